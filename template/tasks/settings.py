@@ -1,0 +1,118 @@
+"""The project's dockwright settings: the [tool.dockwright] table of pyproject.toml.
+
+Every task reads its configuration from here; nothing in the task library is generated per
+project, so the same code runs in every project and is tested once in the template.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+STAGES = ("base", "builder", "runtime-full", "runtime-minimal", "celery-unified", "test")
+HEALTHCHECKS = ("http", "celery-ping")
+DEPLOY_TARGETS = ("compose", "swarm", "caprover")
+
+
+class SettingsError(ValueError):
+    """[tool.dockwright] is missing or holds a value the tasks cannot use."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    stage: str
+    healthcheck: str
+    port: int | None = None
+    chromium: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    project: str
+    registry: str
+    dockerhub_mirror: str
+    python_version: str
+    services: dict[str, Service]
+    deploy_target: str
+    dockerfile: str = "Dockerfile"
+    bake_file: str = "docker-bake.hcl"
+
+    def image(self, service: str, tag: str) -> str:
+        return f"{self.registry}-{self.service(service).name}:{tag}"
+
+    def service(self, name: str) -> Service:
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(self.services)
+            raise SettingsError(
+                f"Unknown service {name!r}: this project has {known} "
+                "(see [tool.dockwright.services] in pyproject.toml)."
+            ) from None
+
+
+def find_pyproject(start: Path | None = None) -> Path:
+    start = (start or Path.cwd()).resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    raise SettingsError(f"No pyproject.toml in {start} or above: run the tasks from the project directory.")
+
+
+def _require(table: dict, key: str, where: str, choices: tuple[str, ...] | None = None) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{where}.{key} must be a non-empty string in pyproject.toml.")
+    if choices and value not in choices:
+        raise SettingsError(f"{where}.{key} is {value!r}; allowed: {', '.join(choices)}.")
+    return value
+
+
+def load(pyproject: Path | None = None) -> Settings:
+    """Read and check [tool.dockwright]; raise SettingsError naming the key to fix."""
+    path = pyproject or find_pyproject()
+    try:
+        table = tomllib.loads(path.read_text())["tool"]["dockwright"]
+    except KeyError:
+        raise SettingsError(f"{path} has no [tool.dockwright] table; was this project made by dockwright?") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} is not valid TOML: {error}") from None
+
+    where = "[tool.dockwright]"
+    raw_services = table.get("services")
+    if not isinstance(raw_services, dict) or not raw_services:
+        raise SettingsError(f"{where}.services must list at least one service, e.g. [tool.dockwright.services.web].")
+    services = {}
+    for name, spec in raw_services.items():
+        here = f"{where}.services.{name}"
+        port = spec.get("port")
+        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+            raise SettingsError(f"{here}.port must be a TCP port number (1-65535), not {port!r}.")
+        services[name] = Service(
+            name=name,
+            stage=_require(spec, "stage", here, STAGES),
+            healthcheck=_require(spec, "healthcheck", here, HEALTHCHECKS),
+            port=port,
+            chromium=bool(spec.get("chromium", False)),
+        )
+    deploy = table.get("deploy", {})
+    return Settings(
+        root=path.parent,
+        project=_require(table, "project", where),
+        registry=_require(table, "registry", where),
+        dockerhub_mirror=_require(table, "dockerhub_mirror", where),
+        python_version=_require(table, "python_version", where),
+        services=services,
+        deploy_target=_require(deploy, "target", f"{where}.deploy", DEPLOY_TARGETS),
+        dockerfile=table.get("dockerfile", "Dockerfile"),
+        bake_file=table.get("bake_file", "docker-bake.hcl"),
+    )
