@@ -18,10 +18,12 @@ def services(c):
     rows = [("service", "image", "stage", "healthcheck", "port")]
     for service in config.services.values():
         port = str(service.port) if service.port else "-"
-        rows.append((service.name, config.image(service.name, "TAG"), service.stage, service.healthcheck, port))
+        rows.append(
+            (service.name, config.image(service.name, "TAG"), service.stage, service.healthcheck, port)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 ns = Collection(services)

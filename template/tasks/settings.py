@@ -6,14 +6,9 @@ project, so the same code runs in every project and is tested once in the templa
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 STAGES = ("base", "builder", "runtime-full", "runtime-minimal", "celery-unified", "test")
 HEALTHCHECKS = ("http", "celery-ping")
@@ -83,14 +78,18 @@ def load(pyproject: Path | None = None) -> Settings:
     try:
         table = tomllib.loads(path.read_text())["tool"]["dockwright"]
     except KeyError:
-        raise SettingsError(f"{path} has no [tool.dockwright] table; was this project made by dockwright?") from None
+        raise SettingsError(
+            f"{path} has no [tool.dockwright] table; was this project made by dockwright?"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path} is not valid TOML: {error}") from None
 
     where = "[tool.dockwright]"
     raw_services = table.get("services")
     if not isinstance(raw_services, dict) or not raw_services:
-        raise SettingsError(f"{where}.services must list at least one service, e.g. [tool.dockwright.services.web].")
+        raise SettingsError(
+            f"{where}.services must list at least one service, e.g. [tool.dockwright.services.web]."
+        )
     services = {}
     for name, spec in raw_services.items():
         here = f"{where}.services.{name}"

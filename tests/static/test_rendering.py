@@ -1,0 +1,163 @@
+"""Rendered variants: the right files for each answer, no Jinja left behind, lint-clean Python,
+a hadolint-clean Dockerfile whose stages match [tool.dockwright], and a valid compose file."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools import tasklib, variants
+
+VARIANTS = {
+    "default": {},
+    "fullest": variants.FULLEST,
+    "minimal": {
+        "python_version": "3.12",
+        "frontend": False,
+        "celery": False,
+        "chromium": "none",
+        "deploy_target": "caprover",
+        "ci": "none",
+    },
+    "py314-web-chromium-no-frontend": {
+        "python_version": "3.14",
+        "frontend": False,
+        "chromium": "web_and_worker",
+        "deploy_target": "swarm",
+    },
+}
+ALL_STAGES = {"base", "builder", "runtime-full", "runtime-minimal", "celery-unified", "test"}
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
+def variant(request, tmp_path_factory):
+    answers = VARIANTS[request.param]
+    project = variants.render(tmp_path_factory.mktemp(request.param) / "project", answers)
+    return request.param, answers, project
+
+
+def answer(answers: dict, name: str):
+    return answers.get(name, variants.questions()[name].get("default"))
+
+
+def dockerfile_stages(project: Path) -> list[str]:
+    return re.findall(r"^FROM \S+ AS (\S+)$", (project / "Dockerfile").read_text(), re.MULTILINE)
+
+
+def test_files_follow_the_answers(variant):
+    _, answers, project = variant
+    celery = answer(answers, "celery")
+    chromium = answers.get("chromium", "worker" if celery else "none")
+    expected = {
+        "frontend/package-lock.json": answer(answers, "frontend"),
+        "my_site/static/app.css": not answer(answers, "frontend"),
+        "my_site/celery.py": celery,
+        "my_site/tasks.py": celery,
+        "tests/test_tasks.py": celery,
+        "my_site/pdf.py": chromium != "none",
+        "tests/test_pdf.py": chromium != "none",
+    }
+    for path, present in expected.items():
+        assert (project / path).exists() == present, path
+    for always in ("Dockerfile", "compose.yaml", ".dockerignore", "uv.lock", ".hadolint.yaml", "tasks/settings.py"):
+        assert (project / always).is_file(), always
+
+
+def test_no_template_syntax_is_left(variant):
+    _, _, project = variant
+    for path in project.rglob("*"):
+        # Django templates legitimately contain {% %}; everything else must be fully rendered.
+        if path.is_file() and path.suffix != ".html" and path.name != "package-lock.json":
+            text = path.read_text()
+            assert "{{" not in text and "{%" not in text, path
+            assert not path.name.endswith(".jinja"), path
+
+
+def test_dockerfile_has_the_stages_the_services_need(variant):
+    _, answers, project = variant
+    stages = dockerfile_stages(project)
+    celery = answer(answers, "celery")
+    chromium = answers.get("chromium", "worker" if celery else "none")
+    expected = {"base", "builder", "runtime-minimal", "test"}
+    expected |= {"celery-unified"} if celery else set()
+    expected |= {"runtime-full"} if chromium != "none" else set()
+    assert set(stages) == expected
+    assert len(stages) == len(set(stages)), "a stage is defined twice"
+    settings = tasklib.module("settings").load(project / "pyproject.toml")
+    for service in settings.services.values():
+        assert service.stage in stages, f"{service.name} is built from missing stage {service.stage}"
+
+
+def test_every_runtime_stage_is_non_root_and_healthchecked(variant):
+    _, _, project = variant
+    text = (project / "Dockerfile").read_text()
+    for stage in set(dockerfile_stages(project)) & {"runtime-full", "runtime-minimal"}:
+        body = text.split(f" AS {stage}\n", 1)[1].split("\nFROM ", 1)[0]
+        assert "USER ${UID}:${GID}" in body, stage
+        assert "HEALTHCHECK" in body, stage
+        assert 'ENTRYPOINT ["tini", "--"]' in body, stage
+    assert re.search(r"^ARG UID=1\d{4}$", text, re.MULTILINE), "UID must be fixed and >= 10000"
+
+
+def test_dockwright_settings_match_the_answers(variant):
+    _, answers, project = variant
+    settings = tasklib.module("settings").load(project / "pyproject.toml")
+    celery = answer(answers, "celery")
+    chromium = answers.get("chromium", "worker" if celery else "none")
+    expected_services = {"web"} | ({"worker"} if celery else set()) | ({"flower"} if answers.get("flower") else set())
+    assert set(settings.services) == expected_services
+    assert settings.services["web"].stage == ("runtime-full" if chromium == "web_and_worker" else "runtime-minimal")
+    assert settings.registry == "ghcr.io/acme/my-site"
+    assert settings.deploy_target == answer(answers, "deploy_target")
+    assert settings.python_version == answer(answers, "python_version")
+
+
+def test_python_is_lint_clean(variant):
+    _, _, project = variant
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([BIN / "ruff", *command], cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_is_clean(variant):
+    _, _, project = variant
+    result = subprocess.run([BIN / "hadolint", "Dockerfile"], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lock_file_matches_pyproject(variant):
+    _, _, project = variant
+    result = subprocess.run(
+        [sys.executable, "-m", "uv", "lock", "--check"], cwd=project, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_file_is_valid(variant):
+    _, answers, project = variant
+    if shutil.which("docker") is None:
+        pytest.skip("docker CLI not installed: `docker compose config` cannot run")
+    result = subprocess.run(
+        ["docker", "compose", "--profile", "test", "config", "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    services = json.loads(result.stdout)["services"]
+    stages = set(dockerfile_stages(project))
+    for name, service in services.items():
+        if "build" in service:
+            assert service["build"]["target"] in stages, name
+        image = service["image"]
+        assert image.startswith(("ghcr.io/acme/my-site-", "docker.io/library/")), image
+    assert services["web"]["read_only"] is True
+    assert services["web"]["cap_drop"] == ["ALL"]
