@@ -47,7 +47,10 @@ class Stack:
 
     def compose(self, *args, check=True, timeout=900):
         return self.runner.run(
-            ["docker", "compose", "--profile", "test", *args], cwd=self.project, env=self.env, check=check,
+            ["docker", "compose", "--profile", "test", *args],
+            cwd=self.project,
+            env=self.env,
+            check=check,
             timeout=timeout,
         )
 
@@ -147,7 +150,8 @@ def test_worker_executes_a_task(stack):
 
 def test_worker_renders_a_page_to_pdf_with_chromium(stack):
     output = stack.django_shell(
-        f"from {SLUG}.tasks import render_page_to_pdf\nprint(render_page_to_pdf.delay('/').get(timeout=120))\n"
+        f"from {SLUG}.tasks import render_page_to_pdf\n"
+        "print(render_page_to_pdf.delay('/').get(timeout=120))\n"
     )
     result = eval(output.strip().splitlines()[-1], {})  # the task's dict, printed by the shell
 

