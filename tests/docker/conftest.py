@@ -45,8 +45,9 @@ class Stack:
         return self.answers.get(question, variants.questions()[question].get("default"))
 
     def compose(self, *args, check=True, timeout=900):
+        """`docker compose ARGS`; the `test` service (profile "test") only where named."""
         return self.runner.run(
-            ["docker", "compose", "--profile", "test", *args],
+            ["docker", "compose", *args],
             cwd=self.project,
             env=self.env,
             check=check,
@@ -104,7 +105,7 @@ def start_stack(engine, render_variant, runner, dockerhub_mirror, local_registry
         stack = Stack(name, answers, project, runner, env, engine)
         stacks.append(stack)
         started = time.monotonic()
-        stack.compose("build")
+        stack.compose("--profile", "test", "build")
         print(f"\n[{name}] build of every service image: {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         stack.compose("up", "--detach", "--wait", "--wait-timeout", "240")
@@ -116,7 +117,9 @@ def start_stack(engine, render_variant, runner, dockerhub_mirror, local_registry
     for stack in stacks:
         logs = stack.compose("logs", "--no-color", "--tail", "30", check=False)
         print(logs.stdout[-5000:])
-        stack.compose("down", "--volumes", "--rmi", "all", "--remove-orphans", check=False)
+        stack.compose(
+            "--profile", "test", "down", "--volumes", "--rmi", "all", "--remove-orphans", check=False
+        )
         label = f"com.docker.compose.project={stack.env['COMPOSE_PROJECT_NAME']}"
         left = engine.containers.list(all=True, filters={"label": label})
         volumes = engine.volumes.list(filters={"label": label})

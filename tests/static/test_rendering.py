@@ -175,3 +175,24 @@ def test_compose_file_is_valid(variant):
         assert image.startswith(("ghcr.io/acme/my-site-", "docker.io/library/")), image
     assert services["web"]["read_only"] is True
     assert services["web"]["cap_drop"] == ["ALL"]
+
+
+def test_trivy_config_finds_nothing_medium_or_above(variant):
+    _, _, project = variant
+    result = subprocess.run(
+        [BIN / "trivy", "config", "--skip-check-update", "--quiet", "--format", "json"]
+        + ["--severity", "MEDIUM,HIGH,CRITICAL", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    results = {item["Target"]: item for item in json.loads(result.stdout).get("Results", [])}
+    assert results["Dockerfile"]["MisconfSummary"]["Successes"] > 0, "the Dockerfile was not checked"
+    findings = [
+        (target, finding["ID"], finding["Severity"], finding["Title"])
+        for target, item in results.items()
+        for finding in item.get("Misconfigurations", [])
+    ]
+    assert findings == []

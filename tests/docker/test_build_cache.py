@@ -1,0 +1,68 @@
+"""Docker tier: the layer order of the Dockerfile keeps the expensive steps cached. Steps are
+read from BuildKit's own progress stream (--progress=rawjson), not from its printed text."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from devtools import tasklib
+
+buildkit = tasklib.module("buildkit")
+DEPENDENCY_STEP = re.compile(r"\b(uv sync|apt-get install|npm ci)\b")
+PYTHON_DEPENDENCY_STEP = re.compile(r"\buv sync\b")
+
+
+@pytest.fixture(scope="module")
+def project(render_variant, dockerhub_mirror, engine, runner):
+    path = render_variant("cache-default", dockerhub_mirror=dockerhub_mirror)
+    tag = f"dockwright-cache-test-{uuid.uuid4().hex[:8]}"
+    state = {"path": path, "tag": tag}
+    build_all(state, runner)  # warm: everything after this is a rebuild
+    yield state
+    for image in engine.images.list(name=tag):
+        engine.images.remove(image.id, force=True)
+
+
+def build_all(project, runner) -> list:
+    steps = []
+    for target in ("runtime-minimal", "celery-unified"):
+        result = runner.run(
+            ["docker", "buildx", "build", "--progress=rawjson", "--target", target]
+            + ["--tag", f"{project['tag']}:{target}", "."],
+            cwd=project["path"],
+            timeout=1200,
+        )
+        steps += [step for step in buildkit.parse_rawjson(result.stderr) if step.is_instruction]
+    return steps
+
+
+def describe(steps) -> str:
+    return "\n".join(f"{'CACHED' if step.cached else 'RAN   '} {step.name[:120]}" for step in steps)
+
+
+def test_python_change_reruns_no_dependency_step(project, runner):
+    views = project["path"] / "my_site" / "views.py"
+    views.write_text(views.read_text() + "\n# a one-line change\n")
+
+    steps = build_all(project, runner)
+
+    dependency_steps = [step for step in steps if DEPENDENCY_STEP.search(step.name)]
+    assert len(dependency_steps) >= 4, describe(steps)  # uv sync, apt (tini, Chromium), npm ci
+    assert all(step.cached for step in dependency_steps), describe(steps)
+    code_copies = [step for step in steps if "COPY my_site/" in step.name]
+    assert code_copies and not any(step.cached for step in code_copies), "the change was not built"
+
+
+def test_css_change_keeps_the_python_dependency_layers(project, runner):
+    stylesheet = project["path"] / "frontend" / "src" / "app.css"
+    stylesheet.write_text(stylesheet.read_text() + "\n.changed { color: red; }\n")
+
+    steps = build_all(project, runner)
+
+    python_steps = [step for step in steps if PYTHON_DEPENDENCY_STEP.search(step.name)]
+    assert python_steps and all(step.cached for step in python_steps), describe(steps)
+    css_builds = [step for step in steps if "npm run build" in step.name]
+    assert css_builds and not any(step.cached for step in css_builds), "the CSS change was not built"
