@@ -53,7 +53,8 @@ def test_python_change_reruns_no_dependency_step(project, runner):
     assert len(dependency_steps) >= 4, describe(steps)  # uv sync, apt (tini, Chromium), npm ci
     assert all(step.cached for step in dependency_steps), describe(steps)
     code_copies = [step for step in steps if "COPY my_site/" in step.name]
-    assert code_copies and not any(step.cached for step in code_copies), "the change was not built"
+    # The second target reuses what the first one just rebuilt, so some copies are cached.
+    assert any(not step.cached for step in code_copies), "the change was not built"
 
 
 def test_css_change_keeps_the_python_dependency_layers(project, runner):
@@ -65,4 +66,4 @@ def test_css_change_keeps_the_python_dependency_layers(project, runner):
     python_steps = [step for step in steps if PYTHON_DEPENDENCY_STEP.search(step.name)]
     assert python_steps and all(step.cached for step in python_steps), describe(steps)
     css_builds = [step for step in steps if "npm run build" in step.name]
-    assert css_builds and not any(step.cached for step in css_builds), "the CSS change was not built"
+    assert any(not step.cached for step in css_builds), "the CSS change was not built"
