@@ -45,7 +45,8 @@ def describe(steps) -> str:
 
 def test_python_change_reruns_no_dependency_step(project, runner):
     views = project["path"] / "my_site" / "views.py"
-    views.write_text(views.read_text() + "\n# a one-line change\n")
+    # Unique text: BuildKit caches by content, so an edit seen in an earlier run would be cached.
+    views.write_text(views.read_text() + f"\n# a one-line change {uuid.uuid4().hex}\n")
 
     steps = build_all(project, runner)
 
@@ -59,7 +60,7 @@ def test_python_change_reruns_no_dependency_step(project, runner):
 
 def test_css_change_keeps_the_python_dependency_layers(project, runner):
     stylesheet = project["path"] / "frontend" / "src" / "app.css"
-    stylesheet.write_text(stylesheet.read_text() + "\n.changed { color: red; }\n")
+    stylesheet.write_text(stylesheet.read_text() + f"\n.changed-{uuid.uuid4().hex} {{ color: red; }}\n")
 
     steps = build_all(project, runner)
 
