@@ -38,3 +38,13 @@ def docker(session: nox.Session) -> None:
     """
     session.install(*DEV_DEPENDENCIES)
     session.run("pytest", "-m", "docker", *session.posargs)
+
+
+@nox.session(tags=["bench"], default=False)
+def bench(session: nox.Session) -> None:
+    """Measure image sizes over base, Chromium floors, new layer bytes and warm rebuild times.
+
+    Writes docs/benchmarks.md and docs/benchmarks.json. Not part of the test run.
+    """
+    session.install(*DEV_DEPENDENCIES)
+    session.run("python", "-m", "devtools.bench")
