@@ -52,9 +52,7 @@ def added_over_base(client, image: str, base: str) -> int:
 
 
 def shell(client, image: str, script: str) -> str:
-    return client.containers.run(
-        image, entrypoint=["sh", "-c"], command=[script], remove=True, user="0"
-    ).decode()
+    return client.containers.run(image, entrypoint=["sh", "-c"], command=[script], remove=True, user="0").decode()
 
 
 def installed_kib(client, image: str) -> dict[str, int]:
@@ -129,15 +127,11 @@ def bench_variant(name: str, answers: dict, client, mirror: str, registry: str) 
             after = {service: pushed_layers(registry, image) for service, image in images.items()}
             for service in images:
                 new = set(after[service]) - set(before[service])
-                result["services"][service]["new_layer_bytes_per_python_change"] = sum(
-                    after[service][d] for d in new
-                )
+                result["services"][service]["new_layer_bytes_per_python_change"] = sum(after[service][d] for d in new)
             stylesheet = project / "frontend" / "src" / "app.css"
             if stylesheet.exists():
                 for _ in range(RUNS):
-                    stylesheet.write_text(
-                        stylesheet.read_text() + f"\n.c{uuid.uuid4().hex} {{ color: red; }}\n"
-                    )
+                    stylesheet.write_text(stylesheet.read_text() + f"\n.c{uuid.uuid4().hex} {{ color: red; }}\n")
                     css_rebuilds.append(compose(project, env, "build", *build_services))
             result["warm_rebuild_after_python_change_s"] = summary(python_rebuilds)
             if css_rebuilds:

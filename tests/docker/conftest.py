@@ -117,9 +117,7 @@ def start_stack(engine, render_variant, runner, dockerhub_mirror, local_registry
     for stack in stacks:
         logs = stack.compose("logs", "--no-color", "--tail", "30", check=False)
         print(logs.stdout[-5000:])
-        stack.compose(
-            "--profile", "test", "down", "--volumes", "--rmi", "all", "--remove-orphans", check=False
-        )
+        stack.compose("--profile", "test", "down", "--volumes", "--rmi", "all", "--remove-orphans", check=False)
         label = f"com.docker.compose.project={stack.env['COMPOSE_PROJECT_NAME']}"
         left = engine.containers.list(all=True, filters={"label": label})
         volumes = engine.volumes.list(filters={"label": label})

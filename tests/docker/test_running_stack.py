@@ -45,9 +45,7 @@ def get(url: str) -> tuple[int, bytes, dict]:
 
 
 def run_in_image(stack, image, script):
-    output = stack.engine.containers.run(
-        image, entrypoint=["sh", "-c"], command=[script], remove=True, user="0"
-    )
+    output = stack.engine.containers.run(image, entrypoint=["sh", "-c"], command=[script], remove=True, user="0")
     return output.decode()
 
 
@@ -118,8 +116,7 @@ def test_worker_executes_a_task(stack):
 
 def test_worker_renders_a_page_to_pdf_with_chromium(stack):
     output = stack.django_shell(
-        f"from {SLUG}.tasks import render_page_to_pdf\n"
-        "print(render_page_to_pdf.delay('/').get(timeout=120))\n"
+        f"from {SLUG}.tasks import render_page_to_pdf\nprint(render_page_to_pdf.delay('/').get(timeout=120))\n"
     )
     result = eval(output.strip().splitlines()[-1], {})  # the task's dict, printed by the shell
 
@@ -165,9 +162,7 @@ def test_beat_sends_from_one_replica_only(stack):
         container.name: container.logs().decode().count("Sending due task e2e-probe")
         for container in stack.containers("worker")
     }
-    stack.django_shell(
-        "from django_celery_beat.models import PeriodicTask\nPeriodicTask.objects.all().delete()\n"
-    )
+    stack.django_shell("from django_celery_beat.models import PeriodicTask\nPeriodicTask.objects.all().delete()\n")
     stack.compose("up", "--detach", "--wait", "--scale", "worker=1", "--no-recreate", "worker")
 
     print(f"\nsends of a 2 s periodic task over 20 s, per replica: {sends}")

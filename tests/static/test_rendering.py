@@ -119,13 +119,9 @@ def test_dockwright_settings_match_the_answers(variant):
     settings = tasklib.module("settings").load(project / "pyproject.toml")
     celery = answer(answers, "celery")
     chromium = answers.get("chromium", "worker" if celery else "none")
-    expected_services = (
-        {"web"} | ({"worker"} if celery else set()) | ({"flower"} if answers.get("flower") else set())
-    )
+    expected_services = {"web"} | ({"worker"} if celery else set()) | ({"flower"} if answers.get("flower") else set())
     assert set(settings.services) == expected_services
-    assert settings.services["web"].stage == (
-        "runtime-full" if chromium == "web_and_worker" else "runtime-minimal"
-    )
+    assert settings.services["web"].stage == ("runtime-full" if chromium == "web_and_worker" else "runtime-minimal")
     assert settings.registry == "ghcr.io/acme/my-site"
     assert settings.deploy_target == answer(answers, "deploy_target")
     assert settings.python_version == answer(answers, "python_version")

