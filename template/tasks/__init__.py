@@ -3,27 +3,23 @@
 Settings come from [tool.dockwright] in pyproject.toml (see tasks/settings.py).
 """
 
-from invoke import Collection, Exit, task
+from invoke import Collection, task
 
-from . import settings as dockwright_settings
+from .build import build, load_settings
+from .doctor import doctor
+from .table import format_table
+from .testing import test
 
 
 @task
 def services(c):
     """List the services of this project: image, Dockerfile stage, healthcheck, port."""
-    try:
-        config = dockwright_settings.load()
-    except dockwright_settings.SettingsError as error:
-        raise Exit(str(error), code=2) from None
-    rows = [("service", "image", "stage", "healthcheck", "port")]
-    for service in config.services.values():
-        port = str(service.port) if service.port else "-"
-        rows.append(
-            (service.name, config.image(service.name, "TAG"), service.stage, service.healthcheck, port)
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    settings = load_settings()
+    rows = [
+        (s.name, settings.image(s.name, "TAG"), s.stage, s.healthcheck, s.port or "-")
+        for s in settings.services.values()
+    ]
+    print(format_table(("service", "image", "stage", "healthcheck", "port"), rows))
 
 
-ns = Collection(services)
+ns = Collection(build, test, doctor, services)

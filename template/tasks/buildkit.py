@@ -16,11 +16,25 @@ class Step:
     cached: bool
     seconds: float | None
     error: str | None = None
+    started: datetime | None = None
+    completed: datetime | None = None
 
     @property
     def is_instruction(self) -> bool:
-        """A Dockerfile instruction (`[stage n/m] RUN ...`), not BuildKit's internal bookkeeping."""
-        return not self.name.startswith(("[internal]", "[auth]", "exporting", "naming", "unpacking"))
+        """A Dockerfile instruction (`[web base 1/5] RUN ...`), not BuildKit's bookkeeping."""
+        return bool(self._bracket) and not self._bracket.endswith(("internal", "auth"))
+
+    @property
+    def target(self) -> str | None:
+        """The bake target a step was reported under (`[web base 1/5] ...` -> web), if any."""
+        words = self._bracket.split()
+        return words[0] if len(words) >= 3 else None
+
+    @property
+    def _bracket(self) -> str:
+        if self.name.startswith("[") and "]" in self.name:
+            return self.name[1 : self.name.index("]")]
+        return ""
 
 
 def _timestamp(value: str) -> datetime:
@@ -29,14 +43,40 @@ def _timestamp(value: str) -> datetime:
     return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}+00:00")
 
 
-def parse_rawjson(text: str) -> list[Step]:
+class ProgressReader:
+    """Feed rawjson lines as they arrive; `feed` returns each step once, when it has finished."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._vertexes: dict[str, dict] = {}
+        self._reported: set[str] = set()
+
+    def feed(self, line: str) -> list[Step]:
+        self._buffer += line
+        # Each document is pretty-printed and ends with a "}" alone on its line.
+        if line.rstrip("\n") != "}":
+            return []
+        text, self._buffer = self._buffer, ""
+        done = []
+        for step in parse_rawjson(text, self._vertexes):
+            if step.digest not in self._reported and (step.seconds is not None or step.cached or step.error):
+                self._reported.add(step.digest)
+                done.append(step)
+        return done
+
+    def steps(self) -> list[Step]:
+        return _steps(self._vertexes)
+
+
+def parse_rawjson(text: str, vertexes: dict[str, dict] | None = None) -> list[Step]:
     """Every vertex of a build, in first-seen order, with its final state.
 
     The stream is a sequence of JSON documents (BuildKit SolveStatus); each vertex is reported
     several times as it progresses, and the last report of a field wins.
     """
     decoder = json.JSONDecoder()
-    vertexes: dict[str, dict] = {}
+    vertexes = {} if vertexes is None else vertexes
+    touched: list[str] = []
     position = 0
     while True:
         while position < len(text) and text[position].isspace():
@@ -52,18 +92,24 @@ def parse_rawjson(text: str) -> list[Step]:
             continue
         for vertex in document.get("vertexes") or []:
             vertexes.setdefault(vertex["digest"], {}).update(vertex)
+            touched.append(vertex["digest"])
+    return _steps({digest: vertexes[digest] for digest in dict.fromkeys(touched)}) if touched else []
+
+
+def _steps(vertexes: dict[str, dict]) -> list[Step]:
     steps = []
     for digest, vertex in vertexes.items():
-        seconds = None
-        if vertex.get("started") and vertex.get("completed"):
-            seconds = (_timestamp(vertex["completed"]) - _timestamp(vertex["started"])).total_seconds()
+        started = _timestamp(vertex["started"]) if vertex.get("started") else None
+        completed = _timestamp(vertex["completed"]) if vertex.get("completed") else None
         steps.append(
             Step(
                 digest=digest,
                 name=vertex.get("name", ""),
                 cached=bool(vertex.get("cached")),
-                seconds=seconds,
+                seconds=(completed - started).total_seconds() if started and completed else None,
                 error=vertex.get("error") or None,
+                started=started,
+                completed=completed,
             )
         )
     return steps

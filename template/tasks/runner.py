@@ -11,7 +11,7 @@ import shlex
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,40 @@ class CommandFailed(RuntimeError):
         output = (result.stderr.strip() or result.stdout.strip())[-3000:]
         message = f"`{display(result.argv, secrets)}` failed with exit code {result.returncode}"
         super().__init__(mask(f"{message}:\n{output}" if output else message, secrets))
+
+
+def stream(
+    argv: Sequence[str],
+    on_stderr_line: Callable[[str], None],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+) -> Result:
+    """Run `argv`, handing each line of its stderr to `on_stderr_line` as it arrives (progress
+    streams such as BuildKit's rawjson); stdout is collected. Raises CommandFailed on failure."""
+    argv = tuple(str(part) for part in argv)
+    if shutil.which(argv[0]) is None:
+        raise ToolNotFound(argv[0])
+    started = time.monotonic()
+    stderr_lines = []
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        for line in process.stderr:
+            stderr_lines.append(line)
+            on_stderr_line(line)
+        stdout = process.stdout.read()
+        returncode = process.wait()
+    result = Result(argv, returncode, stdout, "".join(stderr_lines), time.monotonic() - started)
+    if returncode != 0:
+        raise CommandFailed(result, secrets)
+    return result
 
 
 def run(

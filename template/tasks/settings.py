@@ -78,18 +78,14 @@ def load(pyproject: Path | None = None) -> Settings:
     try:
         table = tomllib.loads(path.read_text())["tool"]["dockwright"]
     except KeyError:
-        raise SettingsError(
-            f"{path} has no [tool.dockwright] table; was this project made by dockwright?"
-        ) from None
+        raise SettingsError(f"{path} has no [tool.dockwright] table; was this project made by dockwright?") from None
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path} is not valid TOML: {error}") from None
 
     where = "[tool.dockwright]"
     raw_services = table.get("services")
     if not isinstance(raw_services, dict) or not raw_services:
-        raise SettingsError(
-            f"{where}.services must list at least one service, e.g. [tool.dockwright.services.web]."
-        )
+        raise SettingsError(f"{where}.services must list at least one service, e.g. [tool.dockwright.services.web].")
     services = {}
     for name, spec in raw_services.items():
         here = f"{where}.services.{name}"

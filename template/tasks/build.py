@@ -1,0 +1,163 @@
+"""`invoke build`: the service images, built by `docker buildx bake -f docker-bake.hcl`.
+
+Settings come from [tool.dockwright]; CLI options win over the environment (CACHE_BACKEND,
+DOCKERHUB_MIRROR, REGISTRY), which wins over pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from invoke import Exit, task
+
+from . import buildkit, images, runner
+from .settings import Settings, SettingsError, load
+from .table import format_table, megabytes
+
+CACHE_BACKENDS = ("local", "registry", "gha", "none")
+DOCTOR_HINT = "Run `invoke doctor`: it checks the Docker engine, buildx and the mirror, and says what to fix."
+
+
+@dataclass(frozen=True)
+class TargetBuild:
+    target: str
+    image: str | None
+    seconds: float
+    steps: int
+    cached: int
+
+
+def load_settings() -> Settings:
+    try:
+        return load()
+    except SettingsError as error:
+        raise Exit(str(error), code=2) from None
+
+
+def git_revision(root: Path) -> str | None:
+    try:
+        result = runner.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, check=False)
+    except runner.ToolNotFound:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def require_engine() -> None:
+    """Exit with what to do unless the docker CLI, an engine and buildx all answer."""
+    try:
+        engine = runner.run(["docker", "version", "--format", "{{.Server.Version}}"], check=False, timeout=30)
+    except runner.ToolNotFound as error:
+        raise Exit(str(error), code=3) from None
+    if engine.returncode != 0:
+        where = os.environ.get("DOCKER_HOST", "the default socket")
+        detail = (engine.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise Exit(
+            f"No Docker engine answers at {where} ({detail}). Start Docker (`sudo systemctl start docker`, "
+            "or Docker Desktop), or point DOCKER_HOST at a running engine, then retry.",
+            code=3,
+        )
+    if runner.run(["docker", "buildx", "version"], check=False).returncode != 0:
+        raise Exit(
+            "docker buildx is not installed; bake needs it. Install the buildx plugin (Debian/Ubuntu: "
+            "`apt install docker-buildx`; Docker Desktop ships it), then retry.",
+            code=3,
+        )
+
+
+def choose_targets(settings: Settings, services: list[str] | None) -> list[str]:
+    try:
+        return [settings.service(name).name for name in services] if services else list(settings.services)
+    except SettingsError as error:
+        raise Exit(str(error), code=2) from None
+
+
+def bake_environment(settings: Settings, tag: str, cache: str, revision: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("REGISTRY", settings.registry)
+    env.setdefault("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
+    env.update(
+        TAG=tag,
+        CACHE_BACKEND=cache,
+        REVISION=revision or "unknown",
+        CREATED=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return env
+
+
+def show_step(step: buildkit.Step) -> None:
+    if not step.is_instruction:
+        return
+    state = "ERROR " if step.error else "cached" if step.cached else f"{step.seconds or 0:5.1f}s"
+    print(f"  {state:>7}  {step.name[:110]}", file=sys.stderr, flush=True)
+
+
+def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: bool = False) -> dict[str, TargetBuild]:
+    """Run bake for `targets`, printing each step as it finishes; return what each target took."""
+    env = bake_environment(settings, tag, cache, git_revision(settings.root))
+    reader = buildkit.ProgressReader()
+    with tempfile.TemporaryDirectory() as tmp:
+        metadata = Path(tmp) / "metadata.json"
+        argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson"]
+        argv += ["--metadata-file", str(metadata), "--push" if push else "--load", *targets]
+        try:
+            runner.stream(argv, lambda line: [show_step(s) for s in reader.feed(line)], cwd=settings.root, env=env)
+        except runner.CommandFailed as error:
+            failed = [step for step in reader.steps() if step.error]
+            where = "\n".join(f"  {step.name[:150]}: {step.error}" for step in failed) or error.result.stderr[-1500:]
+            raise Exit(f"The build failed:\n{where}\n{DOCTOR_HINT}", code=1) from None
+    steps = [step for step in reader.steps() if step.is_instruction]
+    builds = {}
+    for target in targets:
+        # bake names steps "[target stage n/m]" when it builds several targets; shared steps
+        # are reported once, under the first target that needed them.
+        mine = [step for step in steps if step.target == target or (len(targets) == 1 and step.target is None)]
+        times = [t for step in mine for t in (step.started, step.completed) if t]
+        builds[target] = TargetBuild(
+            target=target,
+            image=f"{env['REGISTRY']}-{target}:{tag}",
+            seconds=(max(times) - min(times)).total_seconds() if times else 0.0,
+            steps=len(mine),
+            cached=sum(step.cached for step in mine),
+        )
+    return builds
+
+
+def summary(settings: Settings, builds: dict[str, TargetBuild], pushed: bool) -> str:
+    base = f"{os.environ.get('DOCKERHUB_MIRROR', settings.dockerhub_mirror)}/python:{settings.python_version}-slim"
+    rows = []
+    for build in builds.values():
+        size = over = None
+        if not pushed and images.exists(build.image):
+            size = images.size(build.image)
+            over = images.added_over(build.image, base) if images.exists(base) else None
+        steps = f"{build.cached}/{build.steps} cached" if build.steps else "-"
+        rows.append((build.target, build.image, megabytes(size), megabytes(over), f"{build.seconds:.1f} s", steps))
+    header = ("service", "image", "size", "over base", "build time", "steps")
+    return format_table(header, rows)
+
+
+@task(
+    iterable=["service"],
+    help={
+        "service": "Build only this service (repeatable); default: every service in [tool.dockwright.services]",
+        "push": "Push the images to the registry instead of loading them into the local engine",
+        "cache": f"Cache backend: {', '.join(CACHE_BACKENDS)} (default: $CACHE_BACKEND, else local)",
+        "tag": "Image tag (default: the git commit, else 'dev')",
+    },
+)
+def build(c, service=None, push=False, cache=None, tag=None):
+    """Build the service images with buildx bake; end with sizes, times and cache use per image."""
+    settings = load_settings()
+    targets = choose_targets(settings, service)
+    cache = cache or os.environ.get("CACHE_BACKEND") or "local"
+    if cache not in CACHE_BACKENDS:
+        raise Exit(f"Unknown cache backend {cache!r}: use one of {', '.join(CACHE_BACKENDS)}.", code=2)
+    require_engine()
+    tag = tag or git_revision(settings.root) or "dev"
+    builds = bake(settings, targets, tag=tag, cache=cache, push=push)
+    print(summary(settings, builds, pushed=push))
