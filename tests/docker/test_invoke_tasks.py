@@ -1,0 +1,149 @@
+"""Docker tier: the generated project's own tasks, run with `invoke` in a rendered project that
+is a git repository (so images are tagged with its commit): build, test, doctor, and what they
+say when the mirror is unreachable or a test fails."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from devtools import tasklib
+
+buildkit = tasklib.module("buildkit")
+images = tasklib.module("images")
+DEPENDENCY_STEP = re.compile(r"\b(uv sync|apt-get install|npm ci)\b")
+
+
+def invoke(project: Path, *args: str, env: dict, timeout: int = 1800) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    print(result.stdout[-3000:], result.stderr[-3000:])
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(render_variant, dockerhub_mirror, local_registry, runner, engine):
+    path = render_variant("tasks-e2e", dockerhub_mirror=dockerhub_mirror)
+    for argv in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "scaffold"]):
+        runner.run(
+            argv,
+            cwd=path,
+            env={
+                **os.environ,
+                "GIT_AUTHOR_NAME": "t",
+                "GIT_AUTHOR_EMAIL": "t@t",
+                "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@t",
+            },
+        )
+    registry = f"{local_registry}/dockwright-tasks-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "REGISTRY": registry, "DOCKERHUB_MIRROR": dockerhub_mirror, "CACHE_BACKEND": "local"}
+    sha = runner.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=path).stdout.strip()
+    yield {"path": path, "env": env, "registry": registry, "sha": sha}
+    for image in engine.images.list():
+        if any(tag.startswith(registry) for tag in image.tags):
+            engine.images.remove(image.id, force=True)
+
+
+def test_build_makes_every_service_image_and_reports_it(project):
+    result = invoke(project["path"], "build", env=project["env"])
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = result.stdout.splitlines()
+    assert table[0].split()[:3] == ["service", "image", "size"]
+    for service in ("web", "worker"):
+        image = f"{project['registry']}-{service}:{project['sha']}"
+        assert images.exists(image), image
+        row = next(line for line in table if line.startswith(service + " "))
+        assert image in row and "MB" in row and "cached" in row
+    assert (project["path"] / "build" / "cache" / "web" / "index.json").is_file(), "no local cache exported"
+
+
+def test_shared_layers_are_identical_and_the_second_service_costs_little(project, engine):
+    web_image, worker_image = (f"{project['registry']}-{service}:{project['sha']}" for service in ("web", "worker"))
+    web = engine.images.get(web_image).attrs["RootFS"]["Layers"]
+    worker = engine.images.get(worker_image).attrs["RootFS"]["Layers"]
+    shared = 0
+    while shared < min(len(web), len(worker)) and web[shared] == worker[shared]:
+        shared += 1
+    # Every layer has content (metadata-only history entries have size 0): pair them oldest first.
+    worker_sizes = [size for size in reversed(images.layer_sizes(worker_image)) if size > 0]
+    assert len(worker_sizes) == len(worker)
+    unique = sum(size for layer, size in zip(worker, worker_sizes, strict=True) if layer not in set(web))
+    print(f"\nworker shares {shared} of its {len(worker)} layers with web (same digests); pulling it after web")
+    print(f"costs {unique / 1e6:.1f} MB of uncompressed layers, of {sum(worker_sizes) / 1e6:.1f} MB")
+    # Python base image + tini + user + workdir + the locked virtualenv: all shared.
+    assert shared >= 5
+
+
+def test_test_task_runs_the_suite_against_postgres_and_redis(project):
+    result = invoke(project["path"], "test", env=project["env"])
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    junit = project["path"] / "build" / "test-results" / "junit.xml"
+    assert junit.is_file()
+    assert 'failures="0"' in junit.read_text() and 'errors="0"' in junit.read_text()
+
+
+def test_test_task_fails_with_the_failing_test_named(project, runner):
+    broken = project["path"] / "tests" / "test_deliberately_broken.py"
+    broken.write_text("def test_arithmetic_still_works():\n    assert 1 + 1 == 3\n")
+    try:
+        result = invoke(project["path"], "test", env=project["env"])
+    finally:
+        broken.unlink()
+
+    assert result.returncode != 0
+    assert "1 test(s) failed" in result.stderr
+    assert "tests.test_deliberately_broken::test_arithmetic_still_works" in result.stderr
+    leftovers = runner.run(["docker", "ps", "-aq", "--filter", "name=my-site-test-"]).stdout.strip()
+    assert leftovers == "", "the task left its Postgres/Redis containers behind"
+
+
+def test_doctor_passes_here_and_names_an_unreachable_mirror(project):
+    good = invoke(project["path"], "doctor", env=project["env"])
+    bad = invoke(project["path"], "doctor", env={**project["env"], "DOCKERHUB_MIRROR": "127.0.0.1:9/library"})
+
+    assert good.returncode == 0, good.stdout
+    assert bad.returncode == 1
+    assert "127.0.0.1:9/library is unreachable" in bad.stdout
+    assert "docker hub mirror" in bad.stderr
+
+
+def test_build_through_an_unreachable_mirror_fails_with_the_way_out(project):
+    env = {**project["env"], "DOCKERHUB_MIRROR": "127.0.0.1:9/library"}
+
+    result = invoke(project["path"], "build", "--service", "web", "--tag", "unreachable", env=env)
+
+    assert result.returncode == 1
+    assert "The build failed:" in result.stderr
+    assert "127.0.0.1:9" in result.stderr
+    assert "invoke doctor" in result.stderr
+
+
+@pytest.mark.prunes_build_cache
+def test_local_cache_export_restores_every_dependency_step_after_a_prune(project, runner):
+    """Prunes the engine's whole build cache: collected last, so other tests keep theirs."""
+    runner.run(["docker", "buildx", "prune", "--all", "--force"], timeout=600)
+    env = {**project["env"], "TAG": "from-exported-cache"}
+
+    result = runner.run(
+        ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "--progress=rawjson", "--load", "web", "worker"],
+        cwd=project["path"],
+        env=env,
+        timeout=1800,
+    )
+
+    steps = [step for step in buildkit.parse_rawjson(result.stderr) if step.is_instruction]
+    dependency_steps = [step for step in steps if DEPENDENCY_STEP.search(step.name)]
+    report = "\n".join(f"{'CACHED' if s.cached else 'RAN   '} {s.name[:100]}" for s in dependency_steps)
+    print(f"\n{report}")
+    assert len(dependency_steps) >= 4, report
+    assert all(step.cached for step in dependency_steps), report
