@@ -11,6 +11,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 import pytest
 
@@ -56,9 +57,24 @@ def test_health_endpoint_answers_200_on_localhost(stack):
     assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
 
 
+def timestamp(text: str) -> datetime:
+    """Docker's RFC 3339 times carry nanoseconds; Python parses at most microseconds."""
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
+
+
+def seconds_to_first_healthy_check(container) -> float:
+    """An upper bound: Docker keeps the last five checks, so an earlier pass may have rotated out."""
+    state = container.attrs["State"]
+    passed = [timestamp(entry["End"]) for entry in state["Health"]["Log"] if entry["ExitCode"] == 0]
+    return (min(passed) - timestamp(state["StartedAt"])).total_seconds()
+
+
 def test_every_service_reports_healthy(stack):
     for service in services_with_healthcheck(stack):
         assert stack.health(service) == "healthy", service
+    web_seconds = seconds_to_first_healthy_check(stack.container("web"))
+    print(f"\nweb healthy {web_seconds:.1f} s after its container started")
+    assert web_seconds <= 30
     if stack.answers.get("flower"):
         assert get(f"http://127.0.0.1:{stack.env['FLOWER_PORT']}/healthcheck")[0] == 200
 
