@@ -31,24 +31,12 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 runner = tasklib.module("runner")
+images = tasklib.module("images")
 
 
 def compose(project: Path, env: dict, *args: str) -> float:
     result = runner.run(["docker", "compose", *args], cwd=project, env=env, timeout=3600)
     return result.seconds
-
-
-def local_image(client, reference: str):
-    try:
-        return client.images.get(reference)
-    except docker.errors.ImageNotFound:
-        return client.images.pull(reference)
-
-
-def added_over_base(client, image: str, base: str) -> int:
-    """Uncompressed bytes of the layers an image adds on top of its base image."""
-    history, base_history = client.images.get(image).history(), local_image(client, base).history()
-    return sum(entry["Size"] for entry in history[: len(history) - len(base_history)])
 
 
 def shell(client, image: str, script: str) -> str:
@@ -109,12 +97,14 @@ def bench_variant(name: str, answers: dict, client, mirror: str, registry: str) 
         build_services = [s for s in settings.services if s != "flower"]  # flower reuses the worker image
         images = {service: f"{env['REGISTRY']}-{service}:{tag}" for service in build_services}
         base = f"{mirror}/python:{settings.python_version}-slim"
+        if not images.exists(base):
+            client.images.pull(base)
         try:
             compose(project, env, "build", *build_services)
             result = {"services": {}}
             before = {service: pushed_layers(registry, image) for service, image in images.items()}
             for service, image in images.items():
-                entry = {"over_base": added_over_base(client, image, base)}
+                entry = {"over_base": images.added_over(image, base)}
                 if settings.services[service].chromium:
                     entry["floor"] = floor(client, image, base, settings.project)
                 result["services"][service] = entry

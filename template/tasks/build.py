@@ -103,7 +103,9 @@ def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: 
     with tempfile.TemporaryDirectory() as tmp:
         metadata = Path(tmp) / "metadata.json"
         argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson"]
-        argv += ["--metadata-file", str(metadata), "--push" if push else "--load", *targets]
+        argv += ["--metadata-file", str(metadata), *targets]
+        # Pushed images carry a provenance attestation (how and from what they were built).
+        argv += ["--push", "--provenance=mode=max"] if push else ["--load"]
         try:
             runner.stream(argv, lambda line: [show_step(s) for s in reader.feed(line)], cwd=settings.root, env=env)
         except runner.CommandFailed as error:

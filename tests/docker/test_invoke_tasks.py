@@ -4,10 +4,12 @@ say when the mirror is unreachable or a test fails."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -147,3 +149,18 @@ def test_local_cache_export_restores_every_dependency_step_after_a_prune(project
     print(f"\n{report}")
     assert len(dependency_steps) >= 4, report
     assert all(step.cached for step in dependency_steps), report
+
+
+def test_push_sends_the_image_with_a_provenance_attestation(project):
+    result = invoke(project["path"], "build", "--service", "web", "--push", "--tag", "pushed", env=project["env"])
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    registry, repository = project["registry"].split("/", 1)
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{repository}-web/manifests/pushed",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        index = json.load(response)
+    kinds = [manifest.get("annotations", {}).get("vnd.docker.reference.type") for manifest in index["manifests"]]
+    assert "attestation-manifest" in kinds, index
