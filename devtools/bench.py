@@ -95,15 +95,15 @@ def bench_variant(name: str, answers: dict, client, mirror: str, registry: str) 
             "TAG": tag,
         }
         build_services = [s for s in settings.services if s != "flower"]  # flower reuses the worker image
-        images = {service: f"{env['REGISTRY']}-{service}:{tag}" for service in build_services}
+        image_names = {service: f"{env['REGISTRY']}-{service}:{tag}" for service in build_services}
         base = f"{mirror}/python:{settings.python_version}-slim"
         if not images.exists(base):
             client.images.pull(base)
         try:
             compose(project, env, "build", *build_services)
             result = {"services": {}}
-            before = {service: pushed_layers(registry, image) for service, image in images.items()}
-            for service, image in images.items():
+            before = {service: pushed_layers(registry, image) for service, image in image_names.items()}
+            for service, image in image_names.items():
                 entry = {"over_base": images.added_over(image, base)}
                 if settings.services[service].chromium:
                     entry["floor"] = floor(client, image, base, settings.project)
@@ -114,8 +114,8 @@ def bench_variant(name: str, answers: dict, client, mirror: str, registry: str) 
             for _ in range(RUNS):
                 views.write_text(views.read_text() + f"\n# one-line change {uuid.uuid4().hex}\n")
                 python_rebuilds.append(compose(project, env, "build", *build_services))
-            after = {service: pushed_layers(registry, image) for service, image in images.items()}
-            for service in images:
+            after = {service: pushed_layers(registry, image) for service, image in image_names.items()}
+            for service in image_names:
                 new = set(after[service]) - set(before[service])
                 result["services"][service]["new_layer_bytes_per_python_change"] = sum(after[service][d] for d in new)
             stylesheet = project / "frontend" / "src" / "app.css"
@@ -128,7 +128,7 @@ def bench_variant(name: str, answers: dict, client, mirror: str, registry: str) 
                 result["warm_rebuild_after_css_change_s"] = summary(css_rebuilds)
             return result
         finally:
-            for image in images.values():
+            for image in image_names.values():
                 try:
                     client.images.remove(image, force=True)
                 except docker.errors.ImageNotFound:
