@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,36 +96,37 @@ def show_step(step: buildkit.Step) -> None:
 
 
 def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: bool = False) -> dict[str, TargetBuild]:
-    """Run bake for `targets`, printing each step as it finishes; return what each target took."""
+    """Bake `targets` one after another, printing each step as it finishes.
+
+    One at a time, not in one parallel bake: parallel cache exports to one content store can fail
+    with "locked" errors that `ignore-error=true` hides, leaving a cache silently incomplete.
+    Stages the targets share are built once and reused from the engine's cache.
+    """
     env = bake_environment(settings, tag, cache, git_revision(settings.root))
+    return {target: bake_target(settings, target, env, push) for target in targets}
+
+
+def bake_target(settings: Settings, target: str, env: dict[str, str], push: bool) -> TargetBuild:
     reader = buildkit.ProgressReader()
-    with tempfile.TemporaryDirectory() as tmp:
-        metadata = Path(tmp) / "metadata.json"
-        argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson"]
-        argv += ["--metadata-file", str(metadata), *targets]
-        # Pushed images carry a provenance attestation (how and from what they were built).
-        argv += ["--push", "--provenance=mode=max"] if push else ["--load"]
-        try:
-            runner.stream(argv, lambda line: [show_step(s) for s in reader.feed(line)], cwd=settings.root, env=env)
-        except runner.CommandFailed as error:
-            failed = [step for step in reader.steps() if step.error]
-            where = "\n".join(f"  {step.name[:150]}: {step.error}" for step in failed) or error.result.stderr[-1500:]
-            raise Exit(f"The build failed:\n{where}\n{DOCTOR_HINT}", code=1) from None
+    argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson", target]
+    # Pushed images carry a provenance attestation (how and from what they were built).
+    argv += ["--push", "--provenance=mode=max"] if push else ["--load"]
+    print(f"building {target}", file=sys.stderr, flush=True)
+    try:
+        runner.stream(argv, lambda line: [show_step(step) for step in reader.feed(line)], cwd=settings.root, env=env)
+    except runner.CommandFailed as error:
+        failed = [step for step in reader.steps() if step.error]
+        where = "\n".join(f"  {step.name[:150]}: {step.error}" for step in failed) or error.result.stderr[-1500:]
+        raise Exit(f"The build of {target} failed:\n{where}\n{DOCTOR_HINT}", code=1) from None
     steps = [step for step in reader.steps() if step.is_instruction]
-    builds = {}
-    for target in targets:
-        # bake names steps "[target stage n/m]" when it builds several targets; shared steps
-        # are reported once, under the first target that needed them.
-        mine = [step for step in steps if step.target == target or (len(targets) == 1 and step.target is None)]
-        times = [t for step in mine for t in (step.started, step.completed) if t]
-        builds[target] = TargetBuild(
-            target=target,
-            image=f"{env['REGISTRY']}-{target}:{tag}",
-            seconds=(max(times) - min(times)).total_seconds() if times else 0.0,
-            steps=len(mine),
-            cached=sum(step.cached for step in mine),
-        )
-    return builds
+    times = [moment for step in steps for moment in (step.started, step.completed) if moment]
+    return TargetBuild(
+        target=target,
+        image=f"{env['REGISTRY']}-{target}:{env['TAG']}",
+        seconds=(max(times) - min(times)).total_seconds() if times else 0.0,
+        steps=len(steps),
+        cached=sum(step.cached for step in steps),
+    )
 
 
 def summary(settings: Settings, builds: dict[str, TargetBuild], pushed: bool) -> str:
