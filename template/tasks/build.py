@@ -109,8 +109,10 @@ def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: 
 def bake_target(settings: Settings, target: str, env: dict[str, str], push: bool) -> TargetBuild:
     reader = buildkit.ProgressReader()
     argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson", target]
-    # Pushed images carry a provenance attestation (how and from what they were built).
-    argv += ["--push", "--provenance=mode=max"] if push else ["--load"]
+    # Pushed images carry a provenance attestation (how and from what they were built); images
+    # loaded into the local engine need none, and skipping it avoids BuildKit's provenance walk,
+    # which crashed BuildKit 0.13 (dockerd 26) under two concurrent builds here.
+    argv += ["--push", "--provenance=mode=max"] if push else ["--load", "--provenance=false"]
     print(f"building {target}", file=sys.stderr, flush=True)
     try:
         runner.stream(argv, lambda line: [show_step(step) for step in reader.feed(line)], cwd=settings.root, env=env)
