@@ -27,6 +27,8 @@ MB = 1_000_000
 VARIANTS = {"default": {}, "fullest": variants.FULLEST}
 RUNS = 3
 MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
@@ -68,14 +70,25 @@ def floor(client, image: str, base: str, slug: str) -> dict[str, int]:
     }
 
 
+def fetch_manifest(registry: str, repository: str, reference: str) -> dict:
+    url = f"http://{registry}/v2/{repository}/manifests/{reference}"
+    request = urllib.request.Request(url, headers={"Accept": ", ".join(MANIFEST_TYPES)})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
 def pushed_layers(registry: str, image: str) -> dict[str, int]:
     """Compressed layer digests and sizes of `image` as pushed to `registry` (what a deploy pulls)."""
     runner.run(["docker", "push", "--quiet", image], timeout=1800)
     repository, tag = image[len(registry) + 1 :].rsplit(":", 1)
-    url = f"http://{registry}/v2/{repository}/manifests/{tag}"
-    request = urllib.request.Request(url, headers={"Accept": ", ".join(MANIFEST_TYPES)})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        manifest = json.load(response)
+    manifest = fetch_manifest(registry, repository, tag)
+    if "manifests" in manifest:  # an index: the image itself, beside any attestation manifests
+        image_manifest = next(
+            entry
+            for entry in manifest["manifests"]
+            if entry.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest"
+        )
+        manifest = fetch_manifest(registry, repository, image_manifest["digest"])
     return {layer["digest"]: layer["size"] for layer in manifest["layers"]}
 
 

@@ -55,3 +55,37 @@ def render(destination: Path, answers: dict[str, Any] | None = None, *, vcs_ref:
         unsafe=False,
     )
     return destination
+
+
+def choices(question: str) -> list:
+    """The values a question allows, from copier.yml: its choices, or both booleans."""
+    spec = questions()[question]
+    if spec.get("type") == "bool":
+        return [False, True]
+    values = spec["choices"]
+    return list(values.values()) if isinstance(values, dict) else list(values)
+
+
+# Questions whose answers change what is generated (free text such as the name does not).
+AXES = ("python_version", "frontend", "celery", "flower", "chromium", "deploy_target", "ci")
+
+
+def all_combinations() -> list[dict[str, Any]]:
+    """Every valid combination of the axes, as copier.yml allows them: flower is asked only with
+    celery, and Chromium runs in the worker, so it needs celery."""
+    combinations: list[dict[str, Any]] = [{}]
+    for axis in AXES:
+        combinations = [{**combo, axis: value} for combo in combinations for value in choices(axis)]
+    return [
+        combo for combo in combinations if (combo["celery"] or (not combo["flower"] and combo["chromium"] == "none"))
+    ]
+
+
+def variant_id(answers: dict[str, Any]) -> str:
+    """A readable id, e.g. py313-frontend-chromium_worker-celery-swarm-github."""
+    parts = [f"py{answers['python_version'].replace('.', '')}"]
+    parts += ["frontend"] if answers["frontend"] else []
+    parts += [f"chromium_{answers['chromium']}"] if answers["chromium"] != "none" else []
+    parts += ["celery"] if answers["celery"] else []
+    parts += ["flower"] if answers["flower"] else []
+    return "-".join(parts + [answers["deploy_target"], answers["ci"]])
