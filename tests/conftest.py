@@ -16,8 +16,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         tier = "docker" if "tests/docker/" in item.nodeid.replace("\\", "/") else "static"
         item.add_marker(getattr(pytest.mark, tier))
-    # A test that empties the engine's build cache runs after every other one.
-    items.sort(key=lambda item: item.get_closest_marker("prunes_build_cache") is not None)
 
 
 @pytest.fixture(scope="session")
