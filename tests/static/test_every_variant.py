@@ -36,9 +36,11 @@ def trivy_findings(project: Path) -> list:
             timeout=300,
         )
         assert result.returncode == 0, result.stderr
+        results = {item["Target"]: item for item in json.loads(result.stdout).get("Results", [])}
+        assert results["Dockerfile"]["MisconfSummary"]["Successes"] > 0, "the Dockerfile was not checked"
         TRIVY_FINDINGS[digest] = [
-            (item["Target"], finding["ID"], finding["Title"])
-            for item in json.loads(result.stdout).get("Results", [])
+            (target, finding["ID"], finding["Severity"], finding["Title"])
+            for target, item in results.items()
             for finding in item.get("Misconfigurations", [])
         ]
     return TRIVY_FINDINGS[digest]
