@@ -117,7 +117,13 @@ def start_stack(engine, render_variant, runner, dockerhub_mirror, local_registry
     for stack in stacks:
         logs = stack.compose("logs", "--no-color", "--tail", "30", check=False)
         print(logs.stdout[-5000:])
-        stack.compose("--profile", "test", "down", "--volumes", "--rmi", "all", "--remove-orphans", check=False)
+        stack.compose("--profile", "test", "down", "--volumes", "--remove-orphans", check=False)
+        # Only the images this stack built: `--rmi all` would also delete the Postgres and Redis
+        # images it pulled, which belong to the machine, not to the test.
+        built = f"{stack.env['REGISTRY']}-"
+        for image in engine.images.list():
+            if any(tag.startswith(built) and tag.endswith(f":{stack.env['TAG']}") for tag in image.tags):
+                engine.images.remove(image.id, force=True)
         label = f"com.docker.compose.project={stack.env['COMPOSE_PROJECT_NAME']}"
         left = engine.containers.list(all=True, filters={"label": label})
         volumes = engine.volumes.list(filters={"label": label})
