@@ -96,39 +96,39 @@ def show_step(step: buildkit.Step) -> None:
 
 
 def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: bool = False) -> dict[str, TargetBuild]:
-    """Bake `targets` one after another, printing each step as it finishes.
+    """Bake `targets` in one invocation, printing each step as it finishes.
 
-    One at a time, not in one parallel bake: parallel cache exports to one content store can fail
-    with "locked" errors that `ignore-error=true` hides, leaving a cache silently incomplete.
-    Stages the targets share are built once and reused from the engine's cache.
+    One bake, one solve: the stages the targets share are built once, so every image carries the
+    very same base layers (identical digests, pulled once per host).
     """
     env = bake_environment(settings, tag, cache, git_revision(settings.root))
-    return {target: bake_target(settings, target, env, push) for target in targets}
-
-
-def bake_target(settings: Settings, target: str, env: dict[str, str], push: bool) -> TargetBuild:
     reader = buildkit.ProgressReader()
-    argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson", target]
+    argv = ["docker", "buildx", "bake", "-f", settings.bake_file, "--progress=rawjson", *targets]
     # Pushed images carry a provenance attestation (how and from what they were built); images
     # loaded into the local engine need none, and skipping it avoids BuildKit's provenance walk,
     # which crashed BuildKit 0.13 (dockerd 26) under two concurrent builds here.
     argv += ["--push", "--provenance=mode=max"] if push else ["--load", "--provenance=false"]
-    print(f"building {target}", file=sys.stderr, flush=True)
     try:
         runner.stream(argv, lambda line: [show_step(step) for step in reader.feed(line)], cwd=settings.root, env=env)
     except runner.CommandFailed as error:
         failed = [step for step in reader.steps() if step.error]
         where = "\n".join(f"  {step.name[:150]}: {step.error}" for step in failed) or error.result.stderr[-1500:]
-        raise Exit(f"The build of {target} failed:\n{where}\n{DOCTOR_HINT}", code=1) from None
+        raise Exit(f"The build failed:\n{where}\n{DOCTOR_HINT}", code=1) from None
     steps = [step for step in reader.steps() if step.is_instruction]
-    times = [moment for step in steps for moment in (step.started, step.completed) if moment]
-    return TargetBuild(
-        target=target,
-        image=f"{env['REGISTRY']}-{target}:{env['TAG']}",
-        seconds=(max(times) - min(times)).total_seconds() if times else 0.0,
-        steps=len(steps),
-        cached=sum(step.cached for step in steps),
-    )
+    builds = {}
+    for target in targets:
+        # With several targets bake names steps "[target stage n/m]"; a step the targets share is
+        # reported once, under the first target that needed it.
+        mine = [step for step in steps if step.target == target or (len(targets) == 1 and step.target is None)]
+        times = [moment for step in mine for moment in (step.started, step.completed) if moment]
+        builds[target] = TargetBuild(
+            target=target,
+            image=f"{env['REGISTRY']}-{target}:{tag}",
+            seconds=(max(times) - min(times)).total_seconds() if times else 0.0,
+            steps=len(mine),
+            cached=sum(step.cached for step in mine),
+        )
+    return builds
 
 
 def summary(settings: Settings, builds: dict[str, TargetBuild], pushed: bool) -> str:

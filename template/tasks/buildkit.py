@@ -25,6 +25,12 @@ class Step:
         return bool(self._bracket) and not self._bracket.endswith(("internal", "auth"))
 
     @property
+    def target(self) -> str | None:
+        """The bake target a step was reported under (`[web base 1/5] ...` -> web), if any."""
+        words = self._bracket.split()
+        return words[0] if len(words) >= 3 else None
+
+    @property
     def _bracket(self) -> str:
         if self.name.startswith("[") and "]" in self.name:
             return self.name[1 : self.name.index("]")]

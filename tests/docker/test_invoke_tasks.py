@@ -122,7 +122,7 @@ def test_build_through_an_unreachable_mirror_fails_with_the_way_out(project):
     result = invoke(project["path"], "build", "--service", "web", "--tag", "unreachable", env=env)
 
     assert result.returncode == 1
-    assert "The build of web failed:" in result.stderr
+    assert "The build failed:" in result.stderr
     assert "127.0.0.1:9" in result.stderr
     assert "invoke doctor" in result.stderr
 

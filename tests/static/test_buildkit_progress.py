@@ -39,3 +39,12 @@ def test_internal_vertexes_are_not_instructions():
 
 def test_empty_stream_has_no_steps():
     assert buildkit.parse_rawjson("") == []
+
+
+def test_steps_know_their_bake_target():
+    steps = buildkit.parse_rawjson(
+        '{"vertexes": [{"digest": "sha256:x", "name": "[worker builder  4/10] RUN npm ci"},'
+        ' {"digest": "sha256:y", "name": "[base 2/5] RUN apt-get update"}]}'
+    )
+
+    assert [step.target for step in steps] == ["worker", None]
