@@ -98,8 +98,8 @@ def show_step(step: buildkit.Step) -> None:
 def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: bool = False) -> dict[str, TargetBuild]:
     """Bake `targets` in one invocation, printing each step as it finishes.
 
-    One bake, one solve: the stages the targets share are built once, so every image carries the
-    very same base layers (identical digests, pulled once per host).
+    BuildKit merges the identical steps of the targets' concurrent builds: the stages they share
+    are built once, and every image carries the same base layers (identical digests).
     """
     env = bake_environment(settings, tag, cache, git_revision(settings.root))
     reader = buildkit.ProgressReader()

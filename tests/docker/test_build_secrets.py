@@ -18,9 +18,14 @@ def test_extra_ca_secret_is_used_and_never_stored(render_variant, dockerhub_mirr
     marker = certificate.read_text().splitlines()[3]  # a line of this run's certificate body
     tag = f"dockwright-secret-test:{run_id}"
 
-    # --no-cache-filter: secrets are not part of cache keys, so force the base steps to run.
+    # Secrets are not part of cache keys: a UID of this run's own makes the steps after the user
+    # step run (with the secret) under new keys. --no-cache-filter would instead add a second,
+    # different result under the usual keys, and later builds could pick either one, giving images
+    # that should share their base layers different ones.
+    uid = str(20000 + int(run_id, 16) % 40000)
     result = runner.run(
-        ["docker", "buildx", "build", "--progress=plain", "--target", "base", "--no-cache-filter", "base"]
+        ["docker", "buildx", "build", "--progress=plain", "--target", "base"]
+        + ["--build-arg", f"UID={uid}", "--build-arg", f"GID={uid}"]
         + ["--secret", f"id=extra_ca,src={certificate}", "--tag", tag, "."],
         cwd=project,
         timeout=1200,
