@@ -16,6 +16,11 @@ def pytest_collection_modifyitems(items):
     for item in items:
         tier = "docker" if "tests/docker/" in item.nodeid.replace("\\", "/") else "static"
         item.add_marker(getattr(pytest.mark, tier))
+    # A test that empties the engine's build cache runs after every other one. Its whole module
+    # moves with it: moving the test alone would make pytest set the module's fixtures up again,
+    # without what the module's earlier tests built.
+    pruning = {item.module for item in items if item.get_closest_marker("prunes_build_cache")}
+    items.sort(key=lambda item: (item.module in pruning, item.get_closest_marker("prunes_build_cache") is not None))
 
 
 @pytest.fixture(scope="session")

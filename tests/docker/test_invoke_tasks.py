@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -16,7 +17,9 @@ import pytest
 
 from devtools import tasklib
 
+buildkit = tasklib.module("buildkit")
 images = tasklib.module("images")
+DEPENDENCY_STEP = re.compile(r"\b(uv sync|apt-get install|npm ci)\b")
 
 
 def invoke(project: Path, *args: str, env: dict, timeout: int = 1800) -> subprocess.CompletedProcess:
@@ -140,3 +143,31 @@ def test_push_sends_the_image_with_a_provenance_attestation(project):
         index = json.load(response)
     kinds = [manifest.get("annotations", {}).get("vnd.docker.reference.type") for manifest in index["manifests"]]
     assert "attestation-manifest" in kinds, index
+
+
+@pytest.mark.prunes_build_cache
+def test_local_cache_export_restores_every_dependency_step_after_a_prune(project, runner):
+    """Prunes the engine's whole build cache, so it runs last (see conftest.py), in this module,
+    after the first test exported the local caches under build/cache/."""
+    for target in ("web", "worker"):
+        assert (project["path"] / "build" / "cache" / target / "index.json").is_file(), f"no exported {target} cache"
+    runner.run(["docker", "buildx", "prune", "--all", "--force"], timeout=600)
+    env = {**project["env"], "TAG": "from-exported-cache"}
+
+    # One target at a time, as `invoke build` bakes them (a parallel bake also reports the
+    # duplicate vertices it cancels, which would blur what ran).
+    steps = []
+    for target in ("web", "worker"):
+        result = runner.run(
+            ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "--progress=rawjson", "--load", target],
+            cwd=project["path"],
+            env=env,
+            timeout=1800,
+        )
+        steps += [step for step in buildkit.parse_rawjson(result.stderr) if step.is_instruction]
+
+    dependency_steps = [step for step in steps if DEPENDENCY_STEP.search(step.name)]
+    report = "\n".join(f"{'CACHED' if s.cached else 'RAN   '} {s.name[:100]}" for s in dependency_steps)
+    print(f"\n{report}")
+    assert len(dependency_steps) >= 4, report
+    assert all(step.cached for step in dependency_steps), report
