@@ -75,9 +75,14 @@ def choose_targets(settings: Settings, services: list[str] | None) -> list[str]:
         raise Exit(str(error), code=2) from None
 
 
+def image_reference(settings: Settings, target: str, tag: str) -> str:
+    """The image bake tags for `target`: REGISTRY from the environment wins, as in the bake file."""
+    return f"{os.environ.get('REGISTRY') or settings.registry}-{target}:{tag}"
+
+
 def bake_environment(settings: Settings, tag: str, cache: str, revision: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("REGISTRY", settings.registry)
+    env["REGISTRY"] = os.environ.get("REGISTRY") or settings.registry
     env.setdefault("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
     env.update(
         TAG=tag,
@@ -123,7 +128,7 @@ def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: 
         times = [moment for step in mine for moment in (step.started, step.completed) if moment]
         builds[target] = TargetBuild(
             target=target,
-            image=f"{env['REGISTRY']}-{target}:{tag}",
+            image=image_reference(settings, target, tag),
             seconds=(max(times) - min(times)).total_seconds() if times else 0.0,
             steps=len(mine),
             cached=sum(step.cached for step in mine),
