@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the Dockerfile's network steps (pip, uv, npm). When the build was given an extra CA
 # bundle as the BuildKit secret `extra_ca` (a TLS-intercepting proxy's CA), trust it in addition
 # to the system's CAs for this one RUN. The bundle is read from the secret mount and combined in

@@ -1,12 +1,19 @@
 """Every combination of answers copier.yml allows (the axes are read from copier.yml itself),
-rendered and checked: the bake file's cache scopes (each service's own scope plus the shared base
-scope, no two targets writing one scope, every target building a stage that exists), and the
-Dockerfile clean under hadolint and `trivy config` (no finding at all; MEDIUM and above would fail)."""
+rendered and checked without a Docker engine:
+- the Dockerfile clean under hadolint and `trivy config` (no finding at all);
+- the bake file's cache scopes (each service's own scope plus the shared base scope, no two
+  targets writing one scope, every target building a stage that exists);
+- `docker compose config` accepts compose.yaml; shellcheck passes every shell script;
+- the Python is ruff-clean and the formatter leaves `git status --porcelain` empty;
+- the project's own tests that need no PostgreSQL pass (SQLite, in-memory cache).
+`nox -s "lint(ID)"` runs these for one variant; `nox -s static` for all of them."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,6 +45,44 @@ def config_scans(project: Path, reports: Path) -> list:
     return SCANS[digest]
 
 
+def digest_of(project: Path, *parts: str) -> str:
+    """A digest of the named files and folders: equal digests, equal results."""
+    digest = hashlib.sha256()
+    for part in parts:
+        for path in sorted((project / part).rglob("*")) if (project / part).is_dir() else [project / part]:
+            if path.is_file():
+                digest.update(str(path.relative_to(project)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def run(argv: list, project: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(part) for part in argv],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.fixture(scope="module")
+def project_python(tmp_path_factory) -> Path:
+    """One virtualenv with every generated project's dependencies (one lock serves them all), on a
+    Python the projects support; uv finds one on this machine or fetches it."""
+    source = variants.render(tmp_path_factory.mktemp("lock-source") / "project", variants.FULLEST)
+    folder = tmp_path_factory.mktemp("project-venv")
+    uv, env = [sys.executable, "-m", "uv"], {"UV_SYSTEM_CERTS": "1"}
+    export = ["export", "--frozen", "--all-extras", "--group", "dev", "--no-hashes", "--no-emit-project"]
+    exported = run(uv + export + ["--output-file", folder / "requirements.txt"], source, **env)
+    assert exported.returncode == 0, exported.stderr
+    for step in (["venv", "--python", ">=3.12", folder / "venv"], ["pip", "install", "--python", folder / "venv"]):
+        extra = ["-r", folder / "requirements.txt"] if step[0] == "pip" else []
+        result = run(uv + step + extra, source, **env)
+        assert result.returncode == 0, result.stderr
+    return folder / "venv" / "bin" / "python"
+
+
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=[variants.variant_id(answers) for answers in COMBINATIONS])
 def project(request, tmp_path_factory):
     """Rendered once per combination, for every test of this module."""
@@ -55,3 +100,54 @@ def test_dockerfile_is_clean(project, tmp_path):
 @pytest.mark.skipif(shutil.which("docker") is None, reason="`docker buildx bake --print` needs the docker CLI")
 def test_bake_cache_scopes(project):
     assert_cache_scopes(project, "gha")
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="`docker compose config` needs the docker CLI")
+def test_compose_file_is_valid(project):
+    result = run(["docker", "compose", "--profile", "test", "config", "--quiet"], project)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_shell_scripts_pass_shellcheck(project):
+    scripts = sorted(path for path in project.rglob("*.sh") if "node_modules" not in path.parts)
+    assert scripts, "no shell script found: the extra-CA script should be there"
+
+    result = run([BIN / "shellcheck", *scripts], project)
+
+    assert result.returncode == 0, result.stdout
+
+
+def test_python_is_lint_clean_and_formatted(project):
+    for argv in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "rendered"],
+    ):
+        assert run(argv, project).returncode == 0
+    lint = run([BIN / "ruff", "check", "."], project)
+    formatted = run([BIN / "ruff", "format", "."], project)
+
+    assert lint.returncode == 0, lint.stdout
+    assert formatted.returncode == 0, formatted.stderr
+    assert run(["git", "status", "--porcelain"], project).stdout == "", "ruff format changed the generated code"
+
+
+UNIT_TEST_RESULTS: dict[str, subprocess.CompletedProcess] = {}
+
+
+def test_own_tests_pass_without_postgres(project, project_python):
+    """The generated suite minus the tests marked `postgres`, on SQLite and the in-memory cache,
+    once per distinct Python code (the deploy target or CI answer changes no Python)."""
+    key = digest_of(project, "my_site", "tests")
+    if key not in UNIT_TEST_RESULTS:
+        UNIT_TEST_RESULTS[key] = run(
+            [project_python, "-m", "pytest", "-q", "-m", "not postgres", "-p", "no:cacheprovider"],
+            project,
+            DATABASE_URL="sqlite://:memory:",
+            DJANGO_SECRET_KEY="tests-only-not-a-secret",
+            REDIS_URL="",
+        )
+    result = UNIT_TEST_RESULTS[key]
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -129,13 +129,6 @@ def test_dockwright_settings_match_the_answers(variant):
     assert settings.python_version == answer(answers, "python_version")
 
 
-def test_python_is_lint_clean(variant):
-    _, _, project = variant
-    for command in (["check", "."], ["format", "--check", "."]):
-        result = subprocess.run([BIN / "ruff", *command], cwd=project, capture_output=True, text=True)
-        assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_lock_file_matches_pyproject(variant):
     _, _, project = variant
     result = subprocess.run(
