@@ -12,7 +12,7 @@ import docker
 import pytest
 from docker.errors import DockerException
 
-from devtools import variants
+from devtools import tasklib, variants
 
 
 def free_port() -> int:
@@ -43,6 +43,10 @@ class Stack:
 
     def answer(self, question):
         return self.answers.get(question, variants.questions()[question].get("default"))
+
+    def settings(self):
+        """The project's [tool.dockwright] settings: its services, their stages and healthchecks."""
+        return tasklib.module("settings").load(self.project / "pyproject.toml")
 
     def compose(self, *args, check=True, timeout=900):
         """`docker compose ARGS`; the `test` service (profile "test") only where named."""
