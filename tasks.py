@@ -53,21 +53,17 @@ def list_variants(c):
 
 @task(
     help={
-        "destination": "Directory to render into (must not exist or be empty; default build/variants/ID)",
+        "destination": "Directory to render into (must not exist or be empty)",
         "variant": "A variant id from `invoke variants`, e.g. py313-frontend-chromium_worker-celery-compose-github",
         "answer": "An answer as NAME=VALUE; repeat for several (-a celery=false -a chromium=none)",
         "fullest": "Start from the fullest variant (every optional part on)",
         "force": "Replace DESTINATION if it holds an earlier rendering",
     },
     iterable=["answer"],
-    optional=["destination"],
+    positional=["destination"],
 )
-def render(c, destination=None, variant=None, answer=None, fullest=False, force=False):
+def render(c, destination, variant=None, answer=None, fullest=False, force=False):
     """Render the template (this checkout, uncommitted edits included) into DESTINATION."""
-    if destination is None:
-        if not variant:
-            raise Exit("Give a DESTINATION, or --variant ID to render into build/variants/ID.", code=2)
-        destination = str(VARIANTS_DIR / variant)
     if force:
         clear(Path(destination))
     answers = dict(variants.FULLEST) if fullest else {}
