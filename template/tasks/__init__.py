@@ -6,6 +6,7 @@ Settings come from [tool.dockwright] in pyproject.toml (see tasks/settings.py).
 from invoke import Collection, task
 
 from .build import build, load_settings
+from .deploy import deploy, list_releases, rollback
 from .doctor import doctor
 from .scan import scan
 from .table import format_table
@@ -23,4 +24,4 @@ def services(c):
     print(format_table(("service", "image", "stage", "healthcheck", "port"), rows))
 
 
-ns = Collection(build, test, scan, doctor, services)
+ns = Collection(build, test, scan, deploy, rollback, list_releases, doctor, services)

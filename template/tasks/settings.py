@@ -52,6 +52,8 @@ class Settings:
     dockerfile: str = "Dockerfile"
     bake_file: str = "docker-bake.hcl"
     scan: ScanSettings = ScanSettings()
+    deploy_stack: str = ""
+    deploy_timeout: float = 300.0
 
     def image(self, service: str, tag: str) -> str:
         return f"{self.registry}-{self.service(service).name}:{tag}"
@@ -93,6 +95,12 @@ def parse_severities(value: str | list | tuple, where: str) -> tuple[str, ...]:
     if unknown or not levels:
         raise SettingsError(f"{where} is {value!r}; allowed: one or more of {', '.join(SEVERITIES)}, comma-separated.")
     return levels
+
+
+def _positive_number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise SettingsError(f"{where} must be a positive number of seconds, not {value!r}.")
+    return float(value)
 
 
 def _scan_settings(table: dict, where: str) -> ScanSettings:
@@ -145,6 +153,8 @@ def load(pyproject: Path | None = None) -> Settings:
         python_version=_require(table, "python_version", where),
         services=services,
         deploy_target=_require(deploy, "target", f"{where}.deploy", DEPLOY_TARGETS),
+        deploy_stack=deploy.get("stack") or _require(table, "project", where).replace("_", "-"),
+        deploy_timeout=_positive_number(deploy.get("timeout", 300), f"{where}.deploy.timeout"),
         dockerfile=table.get("dockerfile", "Dockerfile"),
         bake_file=table.get("bake_file", "docker-bake.hcl"),
         scan=_scan_settings(table.get("scan", {}), f"{where}.scan"),

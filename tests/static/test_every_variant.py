@@ -3,7 +3,8 @@ rendered and checked without a Docker engine:
 - the Dockerfile clean under hadolint and `trivy config` (no finding at all);
 - the bake file's cache scopes (each service's own scope plus the shared base scope, no two
   targets writing one scope, every target building a stage that exists);
-- `docker compose config` accepts compose.yaml; shellcheck passes every shell script;
+- `docker compose config` accepts compose.yaml (and `docker stack config` the swarm stack file,
+  which deploys every service); shellcheck passes every shell script;
 - the Python is ruff-clean and the formatter leaves `git status --porcelain` empty;
 - the project's own tests that need no PostgreSQL pass (SQLite, in-memory cache).
 `nox -s "lint(ID)"` runs these for one variant; `nox -s static` for all of them."""
@@ -103,10 +104,19 @@ def test_bake_cache_scopes(project):
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="`docker compose config` needs the docker CLI")
-def test_compose_file_is_valid(project):
+def test_compose_and_stack_files_are_valid(project):
     result = run(["docker", "compose", "--profile", "test", "config", "--quiet"], project)
-
     assert result.returncode == 0, result.stderr
+
+    settings = tasklib.module("settings").load(project / "pyproject.toml")
+    assert (project / "stack.yaml").is_file() == (settings.deploy_target == "swarm")
+    if settings.deploy_target == "swarm":
+        variables = {f"{name.upper()}_TAG": "v1" for name in settings.services}
+        variables |= {"DJANGO_SECRET_KEY": "x", "POSTGRES_PASSWORD": "x"}
+        stack = run(["docker", "stack", "config", "--compose-file", "stack.yaml"], project, **variables)
+        assert stack.returncode == 0, stack.stderr
+        for name in settings.services:
+            assert f"-{name}:v1" in stack.stdout, f"stack.yaml does not deploy the {name} service"
 
 
 def test_shell_scripts_pass_shellcheck(project):

@@ -32,7 +32,7 @@ def test_list_explains_every_task(project):
     result = invoke(project, "--list")
 
     assert result.returncode == 0, result.stderr
-    for name in ("build", "test", "scan", "doctor", "services"):
+    for name in ("build", "test", "scan", "deploy", "rollback", "releases", "doctor", "services"):
         assert f"  {name} " in result.stdout
 
 
@@ -78,6 +78,24 @@ def test_scan_without_an_engine_offers_the_file_scans(project, tmp_path):
     assert result.returncode == 3
     assert f"No Docker engine answers at {socket}" in result.stderr
     assert "invoke scan --no-images" in result.stderr
+
+
+def test_deploy_to_a_target_not_implemented_yet_says_so(project):
+    result = invoke(project, "deploy", "--tag", "v1")  # this project's target is compose
+
+    assert result.returncode == 2
+    assert "Deploying to 'compose' is not implemented yet" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI (not an engine)")
+def test_deploy_without_an_engine_says_how_to_start_one(render_variant, tmp_path):
+    swarm_project = render_variant("deploy-errors", deploy_target="swarm")
+    socket = f"unix://{tmp_path}/no-engine.sock"
+
+    result = invoke(swarm_project, "deploy", "--tag", "v1", env={"DOCKER_HOST": socket})
+
+    assert result.returncode == 3
+    assert f"No Docker engine answers at {socket}" in result.stderr
 
 
 def fake_docker_without_buildx(directory: Path) -> Path:

@@ -1,0 +1,198 @@
+"""`invoke deploy`, `invoke rollback`, `invoke releases`: releases that never strand a user.
+
+A deploy takes images already in the registry (`invoke build --push`), refuses to start when one
+is missing, takes the deploy lock on the target, deploys, waits for the real outcome (healthy
+tasks on the new images, or Swarm's automatic rollback), records the release on the target and
+releases the lock. A failed release exits 1 and leaves the previous one serving.
+
+Targets: swarm (stack.yaml). compose and caprover are not implemented yet.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+
+from invoke import Exit, task
+
+from . import registry, releases, runner, swarm
+from .build import choose_targets, git_revision, image_reference, load_settings, require_engine
+from .releases import DeployLocked, Release, SwarmReleaseLog
+from .settings import Settings
+from .table import format_table
+
+# The stack services a deploy waits for besides the ones built here (no tag of ours).
+SUPPORT_SERVICES = ("proxy", "postgres", "redis")
+
+
+def require_swarm(settings: Settings) -> SwarmReleaseLog:
+    if settings.deploy_target != "swarm":
+        raise Exit(
+            f"Deploying to {settings.deploy_target!r} is not implemented yet; this version deploys to Docker "
+            'Swarm (set [tool.dockwright.deploy].target = "swarm" and use stack.yaml).',
+            code=2,
+        )
+    require_engine()
+    try:
+        swarm.require_manager()
+    except swarm.NotAManager as error:
+        raise Exit(str(error), code=3) from None
+    return SwarmReleaseLog(settings.deploy_stack)
+
+
+def check_images(settings: Settings, services: list[str], tag: str) -> dict[str, str]:
+    """Every image of the release, by digest; exit before touching anything if one is missing."""
+    digests, missing = {}, []
+    for service in services:
+        reference = image_reference(settings, service, tag)
+        try:
+            digests[service] = registry.digest(reference)
+        except registry.ImageMissing:
+            missing.append(reference)
+        except registry.RegistryUnreachable as error:
+            raise Exit(
+                f"{error}. Check the registry address and your login (`docker login`); nothing was changed.", code=3
+            ) from None
+    if missing:
+        raise Exit(
+            f"Not in the registry: {', '.join(missing)}. Push tag {tag} first (`invoke build --push --tag {tag}`); "
+            "nothing was changed.",
+            code=2,
+        )
+    return digests
+
+
+def stack_environment(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REGISTRY"] = os.environ.get("REGISTRY") or settings.registry
+    env.setdefault("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
+    env["STACK_NAME"] = settings.deploy_stack
+    for service, tag in tags.items():
+        env[f"{service.upper()}_TAG"] = tag
+    return env
+
+
+def show(outcome: swarm.Outcome) -> None:
+    state = "ok" if outcome.ok else "FAILED" if outcome.ok is False else "..."
+    print(f"  {state:>6}  {outcome.service}: {outcome.detail}", file=sys.stderr, flush=True)
+
+
+def release(c, settings: Settings, action: str, tag: str, services: list[str], break_lock: bool = False) -> Release:
+    """The deploy path shared by deploy and rollback; returns the recorded release."""
+    log = require_swarm(settings)
+    digests = check_images(settings, services, tag)
+    stack = settings.deploy_stack
+    if break_lock:
+        holder = log.holder()
+        if holder:
+            print(f"breaking the deploy lock held by {holder.get('who')} since {holder.get('since')}", file=sys.stderr)
+        log.release_lock()
+    try:
+        log.acquire(tag)
+    except DeployLocked as error:
+        raise Exit(str(error), code=1) from None
+    record = Release(action=action, tag=tag, services=services, digests=digests)
+    try:
+        # Services not being deployed keep the tag they run; on a first deploy they get this one.
+        tags = {name: swarm.deployed_tag(f"{stack}_{name}") or tag for name in settings.services}
+        tags.update({name: tag for name in services})
+        expected = {f"{stack}_{name}": tags[name] for name in settings.services}
+        expected[f"{stack}_migrate"] = tags["web"]
+        expected.update({f"{stack}_{name}": None for name in SUPPORT_SERVICES})
+        started_before = {name: swarm.update_started(name) for name in expected}
+        print(f"{action} {tag} to stack {stack}: {', '.join(services)}", file=sys.stderr, flush=True)
+        swarm.deploy("stack.yaml", stack, cwd=settings.root, env=stack_environment(settings, tags))
+        outcomes = swarm.wait(expected, started_before, settings.deploy_timeout, on_change=show)
+        failed = [outcome for outcome in outcomes.values() if not outcome.ok]
+        record.outcome = "failed" if failed else "succeeded"
+        record.message = "; ".join(f"{outcome.service}: {outcome.detail}" for outcome in failed)
+    except runner.CommandFailed as error:
+        record.outcome, record.message = "failed", str(error)[-500:]
+    finally:
+        record.finished = releases.now()
+        try:
+            log.record(record)
+        finally:
+            log.release_lock()
+    return record
+
+
+def finish(record: Release) -> None:
+    if record.succeeded:
+        print(f"release {record.number}: {record.action} of {record.tag} succeeded")
+        return
+    raise Exit(
+        f"release {record.number}: {record.action} of {record.tag} FAILED: {record.message}\n"
+        "Swarm keeps (or has rolled back to) the previous release on the failed services. "
+        "`invoke releases` shows the history.",
+        code=1,
+    )
+
+
+@task(
+    iterable=["service"],
+    help={
+        "tag": "Image tag to deploy, already pushed (default: the git commit)",
+        "service": "Deploy only this service (repeatable); default: every service",
+        "break-lock": "Remove a stale deploy lock (one left by a deploy that died) before deploying",
+    },
+)
+def deploy(c, tag=None, service=None, break_lock=False):
+    """Deploy pushed images to the target in [tool.dockwright.deploy]; wait until healthy or rolled back."""
+    settings = load_settings()
+    services = choose_targets(settings, service)
+    tag = tag or git_revision(settings.root)
+    if not tag:
+        raise Exit("No --tag given and this is not a git repository: name the tag to deploy.", code=2)
+    finish(release(c, settings, "deploy", tag, services, break_lock))
+
+
+@task(help={"to": "Tag of an earlier release to return to (default: the last good release before the current one)"})
+def rollback(c, to=None):
+    """Return every service to the previous good release (or --to TAG), and verify it is healthy."""
+    settings = load_settings()
+    log = require_swarm(settings)
+    history = log.releases()
+    good = [record for record in history if record.succeeded]
+    if to is None:
+        current = good[-1].tag if good else None
+        earlier = [record for record in good if record.tag != current]
+        if not earlier:
+            raise Exit("No earlier good release to roll back to (`invoke releases` shows the history).", code=2)
+        to = earlier[-1].tag
+    elif to not in {record.tag for record in history}:
+        known = ", ".join(dict.fromkeys(record.tag for record in reversed(history))) or "none"
+        raise Exit(f"{to} was never released to {settings.deploy_stack} (released: {known}).", code=2)
+    finish(release(c, settings, "rollback", to, list(settings.services)))
+
+
+@task(name="releases")
+def list_releases(c):
+    """The release history of the deploy target: every deploy and rollback, who, when, outcome."""
+    settings = load_settings()
+    log = require_swarm(settings)
+    history = log.releases()
+    if not history:
+        print(f"No releases recorded for stack {settings.deploy_stack} yet.")
+        return
+    rows = []
+    for record in history:
+        started = datetime.strptime(record.started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        finished = (
+            datetime.strptime(record.finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if record.finished else started
+        )
+        rows.append(
+            (
+                record.number,
+                record.started,
+                record.action,
+                record.tag,
+                ",".join(record.services),
+                record.outcome,
+                f"{(finished - started).total_seconds():.0f} s",
+                record.who,
+                record.message[:80],
+            )
+        )
+    print(format_table(("#", "started", "action", "tag", "services", "outcome", "took", "who", "note"), rows))

@@ -1,0 +1,143 @@
+"""Docker Swarm: deploy the stack file, then read the real outcome of the update.
+
+`docker stack deploy` returns as soon as the new specs are accepted (and exits 0 even after Swarm
+rolls a failed update back: docker/cli#6752), so the outcome is read from each service: its
+UpdateStatus (completed, or rolled back with Swarm's reason) and its tasks (running, healthy, on
+the new image), until every service has converged or the timeout passes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import runner
+
+POLL_SECONDS = 2
+FAILED_UPDATE_STATES = {"rollback_started", "rollback_completed", "rollback_paused", "paused"}
+
+
+class NotAManager(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    service: str
+    ok: bool | None  # None: still converging
+    detail: str
+
+
+def require_manager() -> None:
+    swarm = json.loads(runner.run(["docker", "info", "--format", "{{json .Swarm}}"], timeout=30).stdout)
+    if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+        raise NotAManager(
+            f"This Docker engine is not a Swarm manager (swarm: {swarm.get('LocalNodeState') or 'inactive'}). "
+            "Run `docker swarm init` on the host, or point DOCKER_HOST at a manager (e.g. ssh://deploy@host)."
+        )
+
+
+def inspect(name: str) -> dict | None:
+    result = runner.run(["docker", "service", "inspect", name], check=False, timeout=30)
+    return json.loads(result.stdout)[0] if result.returncode == 0 else None
+
+
+def image_tag(image: str) -> str:
+    """ "repo/name:tag@sha256:..." -> "tag"."""
+    reference = image.split("@", 1)[0]
+    return reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else "latest"
+
+
+def deployed_tag(name: str) -> str | None:
+    service = inspect(name)
+    return image_tag(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]) if service else None
+
+
+def update_started(name: str) -> str | None:
+    service = inspect(name)
+    return ((service or {}).get("UpdateStatus") or {}).get("StartedAt")
+
+
+def stack_exists(stack: str) -> bool:
+    listed = runner.run(["docker", "stack", "ls", "--format", "{{.Name}}"], timeout=30).stdout.split()
+    return stack in listed
+
+
+def deploy(stack_file: str, stack: str, *, cwd, env) -> None:
+    runner.run(
+        ["docker", "stack", "deploy", "--compose-file", stack_file, "--with-registry-auth", "--detach=true", stack],
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def tasks(name: str) -> list[dict]:
+    result = runner.run(["docker", "service", "ps", name, "--no-trunc", "--format", "{{json .}}"], timeout=30)
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def outcome(name: str, tag: str | None, started_before: str | None) -> Outcome:
+    """Where the update of service `name` to `tag` stands (tag None: any image, e.g. Postgres)."""
+    service = inspect(name)
+    if service is None:
+        return Outcome(name, None, "not created yet")
+    status = service.get("UpdateStatus") or {}
+    fresh_update = status.get("StartedAt") not in (None, started_before)
+    if fresh_update and status.get("State") in FAILED_UPDATE_STATES:
+        if status.get("State") in ("rollback_started",):
+            return Outcome(name, None, "rolling back")
+        return Outcome(name, False, status.get("Message") or status.get("State"))
+    if fresh_update and status.get("State") == "updating":
+        return Outcome(name, None, "updating")
+    image = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    if tag is not None and image_tag(image) != tag:
+        return Outcome(name, False, f"runs {image_tag(image)}, not {tag}")
+    mode = service["Spec"]["Mode"]
+    current = [task for task in tasks(name) if tag is None or image_tag(task["Image"]) == tag]
+    states = [task["CurrentState"].split()[0] for task in current]
+    if "ReplicatedJob" in mode:
+        if "Complete" in states:
+            return Outcome(name, True, "job complete")
+        if states and all(state in ("Failed", "Rejected", "Shutdown") for state in states) and len(states) >= 5:
+            errors = {task["Error"] for task in current if task.get("Error")}
+            return Outcome(name, False, f"job failed: {'; '.join(errors) or 'see docker service logs ' + name}")
+        return Outcome(name, None, "job running")
+    wanted = mode.get("Replicated", {}).get("Replicas", 1)
+    running = [
+        task for task in current if task["DesiredState"] == "Running" and task["CurrentState"].startswith("Running")
+    ]
+    if len(running) >= wanted:
+        return Outcome(name, True, f"{len(running)}/{wanted} running")
+    return Outcome(name, None, f"{len(running)}/{wanted} running")
+
+
+def wait(
+    expected: dict[str, str | None],
+    started_before: dict[str, str | None],
+    timeout: float,
+    on_change: Callable[[Outcome], None] = lambda outcome: None,
+) -> dict[str, Outcome]:
+    """Poll every service in `expected` (name -> tag) until each has succeeded or failed."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, Outcome] = {}
+    while True:
+        for name, tag in expected.items():
+            if last.get(name) and last[name].ok is not None:
+                continue
+            current = outcome(name, tag, started_before.get(name))
+            if current != last.get(name):
+                on_change(current)
+            last[name] = current
+        if all(result.ok is not None for result in last.values()):
+            return last
+        if time.monotonic() > deadline:
+            return {
+                name: result
+                if result.ok is not None
+                else Outcome(name, False, f"timed out after {timeout:.0f} s: {result.detail}")
+                for name, result in last.items()
+            }
+        time.sleep(POLL_SECONDS)
