@@ -8,6 +8,7 @@ from invoke import Collection, task
 from .build import build, load_settings
 from .deploy import deploy, list_releases, rollback
 from .doctor import doctor
+from .report import report
 from .scan import scan
 from .table import format_table
 from .testing import test
@@ -24,4 +25,4 @@ def services(c):
     print(format_table(("service", "image", "stage", "healthcheck", "port"), rows))
 
 
-ns = Collection(build, test, scan, deploy, rollback, list_releases, doctor, services)
+ns = Collection(build, test, scan, report, deploy, rollback, list_releases, doctor, services)

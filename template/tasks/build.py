@@ -6,6 +6,7 @@ DOCKERHUB_MIRROR, REGISTRY), which wins over pyproject.toml.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from .settings import Settings, SettingsError, load
 from .table import format_table, megabytes
 
 CACHE_BACKENDS = ("local", "registry", "gha", "none")
+REPORT_DIR = Path("build") / "report"
 DOCTOR_HINT = "Run `invoke doctor`: it checks the Docker engine, buildx and the mirror, and says what to fix."
 
 
@@ -136,6 +138,18 @@ def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: 
     return builds
 
 
+def save_build(root: Path, tag: str, builds: dict[str, TargetBuild]) -> None:
+    """The timings and cache use of each target, for `invoke report` (build/report/last-build.json)."""
+    folder = root / REPORT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "tag": tag,
+        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "targets": {name: {"seconds": b.seconds, "steps": b.steps, "cached": b.cached} for name, b in builds.items()},
+    }
+    (folder / "last-build.json").write_text(json.dumps(record, indent=2))
+
+
 def summary(settings: Settings, builds: dict[str, TargetBuild], pushed: bool) -> str:
     base = f"{os.environ.get('DOCKERHUB_MIRROR', settings.dockerhub_mirror)}/python:{settings.python_version}-slim"
     rows = []
@@ -169,4 +183,7 @@ def build(c, service=None, push=False, cache=None, tag=None):
     require_engine()
     tag = tag or git_revision(settings.root) or "dev"
     builds = bake(settings, targets, tag=tag, cache=cache, push=push)
+    save_build(settings.root, tag, builds)
     print(summary(settings, builds, pushed=push))
+    if not push:
+        print("\n`invoke report` breaks the sizes down by stage and compares them with the previous build.")

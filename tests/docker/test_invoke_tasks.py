@@ -14,6 +14,7 @@ import sys
 import tomllib
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,33 @@ def test_shared_layers_are_identical_and_the_second_service_costs_little(project
     print(f"costs {unique / 1e6:.1f} MB of uncompressed layers, of {sum(worker_sizes) / 1e6:.1f} MB")
     # Python base image + tini + user + workdir + the locked virtualenv: all shared.
     assert shared >= 5
+
+
+def test_report_breaks_each_image_down_and_compares_with_the_previous_build(project):
+    older = invoke(project["path"], "build", "--service", "web", "--tag", "older", env=project["env"])
+    assert older.returncode == 0, older.stderr[-2000:]
+    assert invoke(project["path"], "report", "--service", "web", "--tag", "older", env=project["env"]).returncode == 0
+
+    result = invoke(project["path"], "report", "--format", "json", env=project["env"])
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["tag"] == project["sha"]
+    web, worker = report["services"]["web"], report["services"]["worker"]
+    for entry in (web, worker):
+        assert entry["size"] > entry["over_base"] > 0
+        assert sum(entry["layers"].values()) == entry["over_base"]
+        assert entry["layers"]["dependencies"] > 10_000_000 and entry["layers"]["app"] > 0
+        assert entry["build_seconds"] is not None and entry["cached_steps"] <= entry["steps"]
+    assert web["layers"]["chromium"] == 0 and worker["layers"]["chromium"] > 100_000_000
+    assert worker["unique"] >= worker["layers"]["chromium"] > web["unique"]
+    assert web["previous"]["tag"] == "older" and web["previous"]["change"] == web["size"] - web["previous"]["size"]
+    folder = project["path"] / "build" / "report"
+    svg = ElementTree.parse(folder / "report.svg").getroot()
+    assert svg.tag.endswith("svg") and len(list(svg.iter())) > 20, "the chart is empty"
+    assert (folder / "report.md").read_text().startswith(f"### Images of {project['sha']}")
+    history = json.loads((folder / "history.json").read_text())
+    assert [entry["tag"] for entry in history] == ["older", project["sha"]]
 
 
 def scan(project: dict, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:

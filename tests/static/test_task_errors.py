@@ -32,7 +32,7 @@ def test_list_explains_every_task(project):
     result = invoke(project, "--list")
 
     assert result.returncode == 0, result.stderr
-    for name in ("build", "test", "scan", "deploy", "rollback", "releases", "doctor", "services"):
+    for name in ("build", "test", "scan", "report", "deploy", "rollback", "releases", "doctor", "services"):
         assert f"  {name} " in result.stdout
 
 

@@ -71,7 +71,7 @@ def test_steps_run_only_the_projects_own_tasks(project):
                 used.update(re.findall(r"\binvoke (\w+)", line))
                 assert "docker buildx" not in line and "trivy " not in line, f"{name}: {line}"
     assert used and used <= tasks, used - tasks
-    assert {"build", "test", "scan"} <= used
+    assert {"build", "report", "test", "scan"} <= used
 
 
 def test_ci_builds_with_the_bake_files_gha_scopes_and_uploads_sarif(project):
