@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from devtools import tasklib
@@ -51,3 +52,18 @@ def assert_cache_scopes(project: Path, backend: str) -> None:
         assert target["target"] in stages, name
     for name, service in settings.services.items():
         assert targets[name]["target"] == service.stage
+
+
+def invoke(project: Path, *args: str, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`invoke ARGS` in a generated project, as its user runs it; `env` goes over this environment.
+    The output is echoed (shown when a test fails) and returned."""
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=project,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    print(result.stdout[-3000:], result.stderr[-3000:])
+    return result

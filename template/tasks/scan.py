@@ -185,13 +185,13 @@ def scan(
     if references:
         for name, reference in references.items():
             print(f"scanning {reference}", file=sys.stderr, flush=True)
-            scans.append(scanners.image_secrets(trivy, name, reference, reports, severities))
+            scans.append(scanners.image_scan(trivy, "secrets", name, reference, reports, severities))
             if db_problem:
                 missing = Scan(name, "vulnerabilities", failed=not allow_missing_db, skipped="no vulnerability DB")
                 missing.note = "" if allow_missing_db else "no vulnerability DB (see below)"
                 scans.append(missing)
             else:
-                scans.append(scanners.image_vulnerabilities(trivy, name, reference, reports, severities))
+                scans.append(scanners.image_scan(trivy, "vulnerabilities", name, reference, reports, severities))
             if sbom:
                 scans.append(scanners.image_sbom(trivy, name, reference, reports))
 

@@ -158,13 +158,22 @@ def trivy_config(trivy: Trivy, root: Path, reports: Path, severities: tuple[str,
     return scan
 
 
-def image_secrets(trivy: Trivy, service: str, image: str, reports: Path, severities: tuple[str, ...]) -> Scan:
-    """Secrets in every layer's files and in the image's configuration and history."""
-    scan = Scan(service, "secrets")
-    report = reports / f"{service}-secrets.json"
-    options = ["--image-src", "docker", "--scanners", "secret", "--image-config-scanners", "secret"]
+# Trivy's options for each image scan; vulnerabilities need the DB prepared beforehand.
+IMAGE_SCANS = {
+    # Secrets in every layer's files and in the image's configuration and history.
+    "secrets": ("--scanners", "secret", "--image-config-scanners", "secret"),
+    # Fixable vulnerabilities of OS and Python packages.
+    "vulnerabilities": ("--scanners", "vuln", "--ignore-unfixed", "--skip-db-update"),
+}
+
+
+def image_scan(trivy: Trivy, kind: str, service: str, image: str, reports: Path, severities: tuple[str, ...]) -> Scan:
+    """One of IMAGE_SCANS over a local image; its JSON report kept as SERVICE-KIND.json."""
+    scan = Scan(service, kind)
+    report = reports / f"{service}-{kind}.json"
+    options = ["--image-src", "docker", *IMAGE_SCANS[kind], "--format", "json", "--output", str(report)]
     try:
-        runner.run(trivy.argv("image", *options, "--format", "json", "--output", str(report), image))
+        runner.run(trivy.argv("image", *options, image))
     except runner.CommandFailed as error:
         return failed_to_run(scan, error)
     scan.reports.append(report)
@@ -189,21 +198,6 @@ def prepare_vulnerability_db(trivy: Trivy) -> str | None:
         source = trivy.db_repository or "mirror.gcr.io or ghcr.io (Trivy's defaults)"
         return f"Trivy could not download it from {source} ({detail[-300:]})"
     return None
-
-
-def image_vulnerabilities(trivy: Trivy, service: str, image: str, reports: Path, severities: tuple[str, ...]) -> Scan:
-    """Fixable vulnerabilities (OS and Python packages), with a DB prepared beforehand."""
-    scan = Scan(service, "vulnerabilities")
-    report = reports / f"{service}-vulnerabilities.json"
-    options = ["--image-src", "docker", "--scanners", "vuln", "--ignore-unfixed", "--skip-db-update"]
-    try:
-        runner.run(trivy.argv("image", *options, "--format", "json", "--output", str(report), image))
-    except runner.CommandFailed as error:
-        return failed_to_run(scan, error)
-    scan.reports.append(report)
-    scan.findings = trivy_findings(json.loads(report.read_text()))
-    scan.failed = over_threshold(scan.findings, severities)
-    return scan
 
 
 def image_sbom(trivy: Trivy, service: str, image: str, reports: Path) -> Scan:

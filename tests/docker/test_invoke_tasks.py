@@ -10,7 +10,6 @@ import random
 import re
 import string
 import subprocess
-import sys
 import tomllib
 import urllib.request
 import uuid
@@ -20,18 +19,11 @@ from pathlib import Path
 import pytest
 
 from devtools import tasklib
+from tests.helpers import invoke
 
 buildkit = tasklib.module("buildkit")
 images = tasklib.module("images")
 DEPENDENCY_STEP = re.compile(r"\b(uv sync|apt-get install|npm ci)\b")
-
-
-def invoke(project: Path, *args: str, env: dict, timeout: int = 1800) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    print(result.stdout[-3000:], result.stderr[-3000:])
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -16,21 +16,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.docker.conftest import free_port
+from tests.helpers import invoke
 
 STACK = f"dwdeploy{uuid.uuid4().hex[:6]}"
-
-
-def invoke(project: Path, *args: str, env: dict, timeout: int = 900) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    print(result.stdout[-3000:], result.stderr[-3000:])
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -14,20 +14,10 @@ from pathlib import Path
 import pytest
 
 from devtools import tasklib
+from tests.helpers import invoke
 
 ignores = tasklib.module("ignores")
 TODAY = date.today()
-
-
-def invoke(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=project,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture
