@@ -139,15 +139,15 @@ def bake(settings: Settings, targets: list[str], *, tag: str, cache: str, push: 
 
 
 def save_build(root: Path, tag: str, builds: dict[str, TargetBuild]) -> None:
-    """The timings and cache use of each target, for `invoke report` (build/report/last-build.json)."""
-    folder = root / REPORT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    record = {
-        "tag": tag,
-        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "targets": {name: {"seconds": b.seconds, "steps": b.steps, "cached": b.cached} for name, b in builds.items()},
-    }
-    (folder / "last-build.json").write_text(json.dumps(record, indent=2))
+    """The timings and cache use of each target, per tag, for `invoke report` (build/report/builds.json)."""
+    path = root / REPORT_DIR / "builds.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    record = known.pop(tag, {})  # re-inserted last: the newest tags stay at the end
+    for name, done in builds.items():
+        record[name] = {"seconds": done.seconds, "steps": done.steps, "cached": done.cached}
+    known[tag] = record
+    path.write_text(json.dumps(dict(list(known.items())[-20:]), indent=2))
 
 
 def summary(settings: Settings, builds: dict[str, TargetBuild], pushed: bool) -> str:

@@ -1,7 +1,7 @@
 """`invoke report`: what each service image weighs, by stage, what is unique to it, how its last
 build went, and what changed since the previous recorded build.
 
-`invoke build` records its timings in build/report/last-build.json; each report is appended to
+`invoke build` records its timings in build/report/builds.json; each report is appended to
 build/report/history.json (git-ignored, last 50 kept) and written as JSON, Markdown and an SVG
 chart beside it. With GITHUB_STEP_SUMMARY set (GitHub Actions), the Markdown is added there too.
 """
@@ -43,17 +43,17 @@ def base_image(settings: Settings) -> str:
     return f"{mirror}/python:{settings.python_version}-slim"
 
 
-def last_build(root: Path) -> dict:
-    path = root / REPORT_DIR / "last-build.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+def build_timings(root: Path, tag: str) -> dict:
+    """What `invoke build` recorded for `tag`: per target, seconds, steps and cached steps."""
+    path = root / REPORT_DIR / "builds.json"
+    return (json.loads(path.read_text()) if path.is_file() else {}).get(tag, {})
 
 
 def collect(settings: Settings, services: list[str], tag: str) -> dict:
     base = base_image(settings)
     base_layers = len(images.layers(base)) if images.exists(base) else 0
     layers = {service: images.layers(image_reference(settings, service, tag)) for service in services}
-    build = last_build(settings.root)
-    timings = build.get("targets", {}) if build.get("tag") == tag else {}
+    timings = build_timings(settings.root, tag)
     report = {
         "tag": tag,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
