@@ -52,7 +52,11 @@ def build_timings(root: Path, tag: str) -> dict:
 def collect(settings: Settings, services: list[str], tag: str) -> dict:
     base = base_image(settings)
     base_layers = len(images.layers(base)) if images.exists(base) else 0
-    layers = {service: images.layers(image_reference(settings, service, tag)) for service in services}
+    # Unique bytes are counted against every built service of the tag, reported or not.
+    built = [name for name in settings.services if images.exists(image_reference(settings, name, tag))]
+    layers = {
+        service: images.layers(image_reference(settings, service, tag)) for service in dict.fromkeys(services + built)
+    }
     timings = build_timings(settings.root, tag)
     report = {
         "tag": tag,
@@ -60,7 +64,8 @@ def collect(settings: Settings, services: list[str], tag: str) -> dict:
         "base_image": base,
         "services": {},
     }
-    for service, own in layers.items():
+    for service in services:
+        own = layers[service]
         others = {layer.diff_id for name, theirs in layers.items() if name != service for layer in theirs}
         added = own[base_layers:]
         groups = dict.fromkeys(GROUP_NAMES, 0)
