@@ -142,8 +142,10 @@ def scan(
     cache_dir=None,
     allow_missing_db=False,
 ):
-    """Scan the Dockerfile, the project's configuration and the built images: misconfigurations,
-    secrets, fixable vulnerabilities; optionally SBOMs. Ends with one table; exit 1 on findings."""
+    """Scan the Dockerfile, configuration and built images for misconfigurations, secrets and vulnerabilities.
+
+    Optionally writes SBOMs. Ends with one table; exits 1 on findings at a failing severity.
+    """
     settings = load_settings()
     try:
         severities = parse_severities(severity, "--severity") if severity else settings.scan.severity
