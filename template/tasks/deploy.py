@@ -78,7 +78,7 @@ def show(outcome: swarm.Outcome) -> None:
     print(f"  {state:>6}  {outcome.service}: {outcome.detail}", file=sys.stderr, flush=True)
 
 
-def release(c, settings: Settings, action: str, tag: str, services: list[str], break_lock: bool = False) -> Release:
+def release(settings: Settings, action: str, tag: str, services: list[str], break_lock: bool = False) -> Release:
     """The deploy path shared by deploy and rollback; returns the recorded release."""
     log = require_swarm(settings)
     digests = check_images(settings, services, tag)
@@ -145,7 +145,7 @@ def deploy(c, tag=None, service=None, break_lock=False):
     tag = tag or git_revision(settings.root)
     if not tag:
         raise Exit("No --tag given and this is not a git repository: name the tag to deploy.", code=2)
-    finish(release(c, settings, "deploy", tag, services, break_lock))
+    finish(release(settings, "deploy", tag, services, break_lock))
 
 
 @task(help={"to": "Tag of an earlier release to return to (default: the last good release before the current one)"})
@@ -164,7 +164,7 @@ def rollback(c, to=None):
     elif to not in {record.tag for record in history}:
         known = ", ".join(dict.fromkeys(record.tag for record in reversed(history))) or "none"
         raise Exit(f"{to} was never released to {settings.deploy_stack} (released: {known}).", code=2)
-    finish(release(c, settings, "rollback", to, list(settings.services)))
+    finish(release(settings, "rollback", to, list(settings.services)))
 
 
 @task(name="releases")
