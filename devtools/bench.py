@@ -37,7 +37,8 @@ images = tasklib.module("images")
 
 
 def compose(project: Path, env: dict, *args: str) -> float:
-    result = runner.run(["docker", "compose", *args], cwd=project, env=env, timeout=3600)
+    # Plain progress: a failed step's own output ends up in the error, not only "failed to solve".
+    result = runner.run(["docker", "compose", "--progress", "plain", *args], cwd=project, env=env, timeout=3600)
     return result.seconds
 
 
