@@ -77,14 +77,25 @@ def choose_targets(settings: Settings, services: list[str] | None) -> list[str]:
         raise Exit(str(error), code=2) from None
 
 
+def image_registry(settings: Settings) -> str:
+    """Where the images go: REGISTRY from the environment wins over [tool.dockwright], as in the bake file."""
+    return os.environ.get("REGISTRY") or settings.registry
+
+
 def image_reference(settings: Settings, target: str, tag: str) -> str:
-    """The image bake tags for `target`: REGISTRY from the environment wins, as in the bake file."""
-    return f"{os.environ.get('REGISTRY') or settings.registry}-{target}:{tag}"
+    """The image bake tags for `target`."""
+    return f"{image_registry(settings)}-{target}:{tag}"
+
+
+def base_image(settings: Settings) -> str:
+    """The Python image every stage starts FROM, through the Docker Hub mirror."""
+    mirror = os.environ.get("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
+    return f"{mirror}/python:{settings.python_version}-slim"
 
 
 def bake_environment(settings: Settings, tag: str, cache: str, revision: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env["REGISTRY"] = os.environ.get("REGISTRY") or settings.registry
+    env["REGISTRY"] = image_registry(settings)
     env.setdefault("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
     env.update(
         TAG=tag,
@@ -151,7 +162,7 @@ def save_build(root: Path, tag: str, builds: dict[str, TargetBuild]) -> None:
 
 
 def summary(settings: Settings, builds: dict[str, TargetBuild], pushed: bool) -> str:
-    base = f"{os.environ.get('DOCKERHUB_MIRROR', settings.dockerhub_mirror)}/python:{settings.python_version}-slim"
+    base = base_image(settings)
     rows = []
     for build in builds.values():
         size = over = None

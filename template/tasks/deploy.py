@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from invoke import Exit, task
 
 from . import registry, releases, runner, swarm
-from .build import choose_targets, git_revision, image_reference, load_settings, require_engine
+from .build import choose_targets, git_revision, image_reference, image_registry, load_settings, require_engine
 from .releases import DeployLocked, Release, SwarmReleaseLog
 from .settings import Settings
 from .table import format_table
@@ -65,7 +65,7 @@ def check_images(settings: Settings, services: list[str], tag: str) -> dict[str,
 
 def stack_environment(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
-    env["REGISTRY"] = os.environ.get("REGISTRY") or settings.registry
+    env["REGISTRY"] = image_registry(settings)
     env.setdefault("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
     env["STACK_NAME"] = settings.deploy_stack
     for service, tag in tags.items():

@@ -18,7 +18,7 @@ from invoke import Exit, task
 from tabulate import tabulate
 
 from . import images
-from .build import REPORT_DIR, choose_targets, git_revision, image_reference, load_settings, require_engine
+from .build import REPORT_DIR, base_image, choose_targets, git_revision, image_reference, load_settings, require_engine
 from .settings import Settings
 
 HISTORY_KEPT = 50
@@ -36,11 +36,6 @@ GROUP_NAMES = ("dependencies", "chromium", "app", "assets", "other")
 
 def group_of(created_by: str) -> str:
     return next((name for name, pattern in GROUPS if pattern.search(created_by)), "other")
-
-
-def base_image(settings: Settings) -> str:
-    mirror = os.environ.get("DOCKERHUB_MIRROR", settings.dockerhub_mirror)
-    return f"{mirror}/python:{settings.python_version}-slim"
 
 
 def build_timings(root: Path, tag: str) -> dict:

@@ -197,9 +197,10 @@ def scan(
             if sbom:
                 scans.append(scanners.image_sbom(trivy, name, reference, reports))
 
-    (reports / "summary.json").write_text(json.dumps(summary_json(scans, severities), indent=2))
+    summary = json.dumps(summary_json(scans, severities), indent=2)
+    (reports / "summary.json").write_text(summary)
     if format == "json":
-        print(json.dumps(summary_json(scans, severities), indent=2))
+        print(summary)
     else:
         print(summary_table(scans, severities))
         if format == "sarif":

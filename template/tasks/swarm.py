@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from . import runner
 
 POLL_SECONDS = 2
-FAILED_UPDATE_STATES = {"rollback_started", "rollback_completed", "rollback_paused", "paused"}
+# Swarm's UpdateStatus.State values: still moving, or ended without the new release.
+MOVING_UPDATE_STATES = {"updating": "updating", "rollback_started": "rolling back"}
+FAILED_UPDATE_STATES = {"rollback_completed", "rollback_paused", "paused"}
+# stack.yaml's migrate job: restart_policy.max_attempts.
+JOB_ATTEMPTS = 5
 
 
 class NotAManager(RuntimeError):
@@ -85,13 +89,12 @@ def outcome(name: str, tag: str | None, started_before: str | None) -> Outcome:
     if service is None:
         return Outcome(name, None, "not created yet")
     status = service.get("UpdateStatus") or {}
-    fresh_update = status.get("StartedAt") not in (None, started_before)
-    if fresh_update and status.get("State") in FAILED_UPDATE_STATES:
-        if status.get("State") in ("rollback_started",):
-            return Outcome(name, None, "rolling back")
-        return Outcome(name, False, status.get("Message") or status.get("State"))
-    if fresh_update and status.get("State") == "updating":
-        return Outcome(name, None, "updating")
+    # Only an update started by this deploy counts; an older one's state is history.
+    state = status.get("State") if status.get("StartedAt") not in (None, started_before) else None
+    if state in MOVING_UPDATE_STATES:
+        return Outcome(name, None, MOVING_UPDATE_STATES[state])
+    if state in FAILED_UPDATE_STATES:
+        return Outcome(name, False, status.get("Message") or state)
     image = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
     if tag is not None and image_tag(image) != tag:
         return Outcome(name, False, f"runs {image_tag(image)}, not {tag}")
@@ -101,7 +104,11 @@ def outcome(name: str, tag: str | None, started_before: str | None) -> Outcome:
     if "ReplicatedJob" in mode:
         if "Complete" in states:
             return Outcome(name, True, "job complete")
-        if states and all(state in ("Failed", "Rejected", "Shutdown") for state in states) and len(states) >= 5:
+        if (
+            states
+            and all(state in ("Failed", "Rejected", "Shutdown") for state in states)
+            and len(states) >= JOB_ATTEMPTS
+        ):
             errors = {task["Error"] for task in current if task.get("Error")}
             return Outcome(name, False, f"job failed: {'; '.join(errors) or 'see docker service logs ' + name}")
         return Outcome(name, None, "job running")
