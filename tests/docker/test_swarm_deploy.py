@@ -225,6 +225,19 @@ def test_a_tag_missing_from_the_registry_changes_nothing(deployment):
     assert len(releases(deployment)) == before
 
 
+def test_an_unreachable_registry_changes_nothing(deployment):
+    env = {**deployment["env"], "REGISTRY": "127.0.0.1:9/nowhere"}
+    before = len(releases(deployment))
+
+    result = invoke(deployment["path"], "deploy", "--tag", "v2", env=env)
+
+    assert result.returncode == 3
+    assert "cannot read 127.0.0.1:9/nowhere-web:v2 from its registry" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert running_tag("web") == "v2"
+    assert len(releases(deployment)) == before
+
+
 def test_a_second_deploy_is_refused_while_one_holds_the_lock(deployment):
     """The first deploy changes v2 to v4, so it holds the lock for a rolling update's length."""
     env = deployment["env"]
