@@ -21,6 +21,16 @@ def project(render_variant, dockerhub_mirror, engine, runner):
     tag = f"dockwright-cache-test-{uuid.uuid4().hex[:8]}"
     state = {"path": path, "tag": tag}
     build_all(state, runner)  # warm: everything after this is a rebuild
+    # An identical rebuild must be served wholly from the cache. If it is not, the engine lost
+    # cache records between two builds (a pruning or broken engine), and the tests below could not
+    # tell a bad layer order from that: say so instead of blaming the Dockerfile.
+    rerun = [step for step in build_all(state, runner) if not step.cached and not is_base_image(step)]
+    if rerun:
+        pytest.fail(
+            "the engine did not reuse its own cache for an identical rebuild (is something pruning "
+            "it, or is the cache broken? `docker buildx prune --all --force` resets it):\n"
+            + describe(rerun)
+        )
     yield state
     for image in engine.images.list(name=tag):
         engine.images.remove(image.id, force=True)
@@ -39,8 +49,15 @@ def build_all(project, runner) -> list:
     return steps
 
 
+def is_base_image(step) -> bool:
+    """BuildKit reports resolving the FROM image as a step that ran, cache or not."""
+    return " FROM " in step.name
+
+
 def describe(steps) -> str:
-    return "\n".join(f"{'CACHED' if step.cached else 'RAN   '} {step.name[:120]}" for step in steps)
+    return "\n".join(
+        f"{'CACHED' if step.cached else 'RAN   '} {step.seconds or 0:6.1f} s {step.name[:110]}" for step in steps
+    )
 
 
 def test_python_change_reruns_no_dependency_step(project, runner):
