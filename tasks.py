@@ -64,6 +64,9 @@ def list_variants(c):
 )
 def render(c, destination, variant=None, answer=None, fullest=False, force=False):
     """Render the template (this checkout, uncommitted edits included) into DESTINATION."""
+    if destination.startswith("-"):
+        # invoke reads the token after a task with a positional argument as that argument.
+        raise Exit(f"{destination!r} is not a directory to render into: `invoke --help render` lists options.", code=2)
     if force:
         clear(Path(destination))
     answers = dict(variants.FULLEST) if fullest else {}
