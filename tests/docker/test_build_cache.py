@@ -28,8 +28,7 @@ def project(render_variant, dockerhub_mirror, engine, runner):
     if rerun:
         pytest.fail(
             "the engine did not reuse its own cache for an identical rebuild (is something pruning "
-            "it, or is the cache broken? `docker buildx prune --all --force` resets it):\n"
-            + describe(rerun)
+            "it, or is the cache broken? `docker buildx prune --all --force` resets it):\n" + describe(rerun)
         )
     yield state
     for image in engine.images.list(name=tag):
