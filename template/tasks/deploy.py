@@ -2,10 +2,12 @@
 
 A deploy takes images already in the registry (`invoke build --push`), refuses to start when one
 is missing, takes the deploy lock on the target, deploys, waits for the real outcome (healthy
-tasks on the new images, or Swarm's automatic rollback), records the release on the target and
+containers on the new images, or the target's rollback), records the release on the target and
 releases the lock. A failed release exits 1 and leaves the previous one serving.
 
-Targets: swarm (stack.yaml). compose and caprover are not implemented yet.
+Targets ([tool.dockwright.deploy].target): swarm (stack.yaml, swarm.py) and compose (a single
+host, deploy/*.yaml, compose.py). Each gives the same five things: `check()`, `prepare()`, `log` (history
+and lock), `running_tags()` and `roll_out(tags, env, say)`. caprover is not implemented yet.
 """
 
 from __future__ import annotations
@@ -16,29 +18,27 @@ from datetime import UTC, datetime
 
 from invoke import Exit, task
 
-from . import registry, releases, runner, swarm
+from . import registry, releases, runner
 from .build import choose_targets, git_revision, image_reference, image_registry, load_settings, require_engine
-from .releases import DeployLocked, Release, SwarmReleaseLog
+from .compose import ComposeTarget
+from .releases import DeployLocked, Release, TargetUnavailable
 from .settings import Settings
+from .swarm import SwarmTarget
 from .table import format_table
 
-# The stack services a deploy waits for besides the ones built here (no tag of ours).
-SUPPORT_SERVICES = ("proxy", "postgres", "redis")
 
-
-def require_swarm(settings: Settings) -> SwarmReleaseLog:
-    if settings.deploy_target != "swarm":
+def open_target(settings: Settings) -> SwarmTarget | ComposeTarget:
+    if settings.deploy_target not in ("swarm", "compose"):
         raise Exit(
             f"Deploying to {settings.deploy_target!r} is not implemented yet; this version deploys to Docker "
-            'Swarm (set [tool.dockwright.deploy].target = "swarm" and use stack.yaml).',
+            'Swarm or a single host with Docker Compose (set [tool.dockwright.deploy].target = "swarm" or '
+            '"compose").',
             code=2,
         )
     require_engine()
-    try:
-        swarm.require_manager()
-    except swarm.NotAManager as error:
-        raise Exit(str(error), code=3) from None
-    return SwarmReleaseLog(settings.deploy_stack)
+    if settings.deploy_target == "swarm":
+        return SwarmTarget(settings.deploy_stack, settings.root, list(settings.services), settings.deploy_timeout)
+    return ComposeTarget(settings.deploy_stack, settings.root, dict(os.environ), settings.deploy_timeout)
 
 
 def check_images(settings: Settings, services: list[str], tag: str) -> dict[str, str]:
@@ -73,16 +73,24 @@ def stack_environment(settings: Settings, tags: dict[str, str]) -> dict[str, str
     return env
 
 
-def show(outcome: swarm.Outcome) -> None:
-    state = "ok" if outcome.ok else "FAILED" if outcome.ok is False else "..."
-    print(f"  {state:>6}  {outcome.service}: {outcome.detail}", file=sys.stderr, flush=True)
+def say(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)
 
 
 def release(settings: Settings, action: str, tag: str, services: list[str], break_lock: bool = False) -> Release:
     """The deploy path shared by deploy and rollback; returns the recorded release."""
-    log = require_swarm(settings)
-    digests = check_images(settings, services, tag)
-    stack = settings.deploy_stack
+    target = open_target(settings)
+    try:
+        target.check()
+        digests = check_images(settings, services, tag)
+        target.prepare()
+        return locked_release(target, settings, action, tag, services, digests, break_lock)
+    except TargetUnavailable as error:
+        raise Exit(f"{error} Nothing was changed.", code=3) from None
+
+
+def locked_release(target, settings, action, tag, services, digests, break_lock) -> Release:
+    log = target.log
     if break_lock:
         holder = log.holder()
         if holder:
@@ -95,18 +103,13 @@ def release(settings: Settings, action: str, tag: str, services: list[str], brea
     record = Release(action=action, tag=tag, services=services, digests=digests)
     try:
         # Services not being deployed keep the tag they run; on a first deploy they get this one.
-        tags = {name: swarm.deployed_tag(f"{stack}_{name}") or tag for name in settings.services}
+        running = target.running_tags()
+        tags = {name: running.get(name) or tag for name in settings.services}
         tags.update({name: tag for name in services})
-        expected = {f"{stack}_{name}": tags[name] for name in settings.services}
-        expected[f"{stack}_migrate"] = tags["web"]
-        expected.update({f"{stack}_{name}": None for name in SUPPORT_SERVICES})
-        started_before = {name: swarm.update_started(name) for name in expected}
-        print(f"{action} {tag} to stack {stack}: {', '.join(services)}", file=sys.stderr, flush=True)
-        swarm.deploy("stack.yaml", stack, cwd=settings.root, env=stack_environment(settings, tags))
-        outcomes = swarm.wait(expected, started_before, settings.deploy_timeout, on_change=show)
-        failed = [outcome for outcome in outcomes.values() if not outcome.ok]
-        record.outcome = "failed" if failed else "succeeded"
-        record.message = "; ".join(f"{outcome.service}: {outcome.detail}" for outcome in failed)
+        print(f"{action} {tag} to {settings.deploy_stack}: {', '.join(services)}", file=sys.stderr, flush=True)
+        failures = target.roll_out(tags, stack_environment(settings, tags), say)
+        record.outcome = "failed" if failures else "succeeded"
+        record.message = "; ".join(failures)
     except runner.CommandFailed as error:
         record.outcome, record.message = "failed", str(error)[-500:]
     finally:
@@ -124,7 +127,8 @@ def finish(record: Release) -> None:
         return
     raise Exit(
         f"release {record.number}: {record.action} of {record.tag} FAILED: {record.message}\n"
-        "Swarm keeps (or has rolled back to) the previous release on the failed services. "
+        "The previous release keeps serving (Swarm rolls failed services back; a single host never "
+        "switched to the new one). "
         "`invoke releases` shows the history.",
         code=1,
     )
@@ -152,8 +156,7 @@ def deploy(c, tag=None, service=None, break_lock=False):
 def rollback(c, to=None):
     """Return every service to the previous good release (or --to TAG), and verify it is healthy."""
     settings = load_settings()
-    log = require_swarm(settings)
-    history = log.releases()
+    history = read_history(settings)
     good = [record for record in history if record.succeeded]
     if to is None:
         current = good[-1].tag if good else None
@@ -167,12 +170,20 @@ def rollback(c, to=None):
     finish(release(settings, "rollback", to, list(settings.services)))
 
 
+def read_history(settings: Settings) -> list[Release]:
+    target = open_target(settings)
+    try:
+        target.check()
+        return target.log.releases()
+    except TargetUnavailable as error:
+        raise Exit(str(error), code=3) from None
+
+
 @task(name="releases")
 def list_releases(c):
     """The release history of the deploy target: every deploy and rollback, who, when, outcome."""
     settings = load_settings()
-    log = require_swarm(settings)
-    history = log.releases()
+    history = read_history(settings)
     if not history:
         print(f"No releases recorded for stack {settings.deploy_stack} yet.")
         return

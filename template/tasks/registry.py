@@ -25,3 +25,9 @@ def digest(reference: str) -> str:
     if "not found" in detail:
         raise ImageMissing(f"{reference} is not in the registry")
     raise RegistryUnreachable(f"cannot read {reference} from its registry: {detail}")
+
+
+def tag_of(image: str) -> str:
+    """ "repo/name:tag@sha256:..." -> "tag"."""
+    reference = image.split("@", 1)[0]
+    return reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else "latest"

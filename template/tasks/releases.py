@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -47,6 +48,10 @@ class Release:
     @property
     def succeeded(self) -> bool:
         return self.outcome == "succeeded"
+
+
+class TargetUnavailable(RuntimeError):
+    """The deploy target cannot be reached or used; the message says what to do."""
 
 
 class DeployLocked(RuntimeError):
@@ -114,3 +119,62 @@ class SwarmReleaseLog:
 
     def release_lock(self) -> None:
         runner.run(["docker", "config", "rm", self.lock_name], check=False)
+
+
+class HostReleaseLog:
+    """Releases of one single-host stack, as files in the edge's `releases` volume (on the host,
+    whoever deploys): releases/00001.json, ..., and the lock as a directory (mkdir is atomic).
+
+    Read and written through `docker exec` in the edge's proxy container, so a remote host
+    (DOCKER_HOST=ssh://...) works the same and nothing is kept on the deploying laptop.
+    """
+
+    def __init__(self, stack: str, container: Callable[[], str | None], state_dir: str) -> None:
+        self.stack = stack
+        self.container = container
+        self.state_dir = state_dir
+
+    def _sh(self, script: str, input: str | None = None, check: bool = True) -> runner.Result:
+        container = self.container()
+        if container is None:
+            raise TargetUnavailable(
+                f"The edge of {self.stack} (nginx, Postgres, Redis) is not running on this Docker host: "
+                "`invoke deploy` starts it; check DOCKER_HOST points at the right host."
+            )
+        argv = ["docker", "exec", "-i", container, "sh", "-c", f"cd {self.state_dir} && {script}"]
+        return runner.run(argv, input=input, check=check, timeout=60)
+
+    def releases(self) -> list[Release]:
+        if self.container() is None:
+            return []
+        # One JSON document per line: each file holds one, written on one line.
+        listed = self._sh("mkdir -p releases && find releases -name '*.json' -exec cat {} +")
+        records = [Release(**json.loads(line)) for line in listed.stdout.splitlines() if line.strip()]
+        return sorted(records, key=lambda release: release.number)
+
+    def record(self, release: Release) -> Release:
+        release.number = max((known.number for known in self.releases()), default=0) + 1
+        # noclobber: a number another deploy took in the meantime is refused, never overwritten.
+        self._sh(f"set -C && cat > releases/{release.number:05d}.json", input=json.dumps(asdict(release)) + "\n")
+        return release
+
+    def acquire(self, tag: str) -> None:
+        holder = {"who": who(), "since": now(), "tag": tag, "pid": os.getpid()}
+        taken = self._sh("mkdir lock && cat > lock/holder.json", input=json.dumps(holder), check=False)
+        if taken.returncode == 0:
+            return
+        if "exists" in taken.stderr:
+            raise DeployLocked(self.holder() or {})
+        raise runner.CommandFailed(taken)
+
+    def holder(self) -> dict | None:
+        found = self._sh("cat lock/holder.json", check=False)
+        if found.returncode != 0:
+            return None
+        try:
+            return json.loads(found.stdout)
+        except ValueError:  # a deploy that died between mkdir and writing its name
+            return {"who": "unknown (lock/holder.json is empty)"}
+
+    def release_lock(self) -> None:
+        self._sh("rm -rf lock", check=False)

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import runner
+from . import registry, runner
+from .releases import SwarmReleaseLog, TargetUnavailable
 
 POLL_SECONDS = 2
 # Swarm's UpdateStatus.State values: still moving, or ended without the new release.
@@ -21,6 +22,8 @@ MOVING_UPDATE_STATES = {"updating": "updating", "rollback_started": "rolling bac
 FAILED_UPDATE_STATES = {"rollback_completed", "rollback_paused", "paused"}
 # stack.yaml's migrate job: restart_policy.max_attempts.
 JOB_ATTEMPTS = 5
+# The stack services a deploy waits for besides the ones built here (no tag of ours).
+SUPPORT_SERVICES = ("proxy", "postgres", "redis")
 
 
 class NotAManager(RuntimeError):
@@ -48,15 +51,9 @@ def inspect(name: str) -> dict | None:
     return json.loads(result.stdout)[0] if result.returncode == 0 else None
 
 
-def image_tag(image: str) -> str:
-    """ "repo/name:tag@sha256:..." -> "tag"."""
-    reference = image.split("@", 1)[0]
-    return reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else "latest"
-
-
 def deployed_tag(name: str) -> str | None:
     service = inspect(name)
-    return image_tag(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]) if service else None
+    return registry.tag_of(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]) if service else None
 
 
 def update_started(name: str) -> str | None:
@@ -96,10 +93,10 @@ def outcome(name: str, tag: str | None, started_before: str | None) -> Outcome:
     if state in FAILED_UPDATE_STATES:
         return Outcome(name, False, status.get("Message") or state)
     image = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-    if tag is not None and image_tag(image) != tag:
-        return Outcome(name, False, f"runs {image_tag(image)}, not {tag}")
+    if tag is not None and registry.tag_of(image) != tag:
+        return Outcome(name, False, f"runs {registry.tag_of(image)}, not {tag}")
     mode = service["Spec"]["Mode"]
-    current = [task for task in tasks(name) if tag is None or image_tag(task["Image"]) == tag]
+    current = [task for task in tasks(name) if tag is None or registry.tag_of(task["Image"]) == tag]
     states = [task["CurrentState"].split()[0] for task in current]
     if "ReplicatedJob" in mode:
         if "Complete" in states:
@@ -148,3 +145,39 @@ def wait(
                 for name, result in last.items()
             }
         time.sleep(POLL_SECONDS)
+
+
+class SwarmTarget:
+    """`invoke deploy` on a Swarm: `docker stack deploy` of stack.yaml, then the real outcome."""
+
+    def __init__(self, stack: str, root, services: list[str], timeout: float) -> None:
+        self.stack, self.root, self.services, self.timeout = stack, root, services, timeout
+        self.log = SwarmReleaseLog(stack)
+
+    def check(self) -> None:
+        try:
+            require_manager()
+        except NotAManager as error:
+            raise TargetUnavailable(str(error)) from None
+
+    def prepare(self) -> None:
+        """Nothing to start: the stack file holds every service."""
+
+    def running_tags(self) -> dict[str, str]:
+        tags = {name: deployed_tag(f"{self.stack}_{name}") for name in self.services}
+        return {name: tag for name, tag in tags.items() if tag}
+
+    def roll_out(self, tags: dict[str, str], env: dict[str, str], say: Callable[[str], None]) -> list[str]:
+        """Deploy the stack with these tags; what failed, or [] when every service converged."""
+        expected = {f"{self.stack}_{name}": tags[name] for name in self.services}
+        expected[f"{self.stack}_migrate"] = tags["web"]
+        expected.update({f"{self.stack}_{name}": None for name in SUPPORT_SERVICES})
+        started_before = {name: update_started(name) for name in expected}
+        deploy("stack.yaml", self.stack, cwd=self.root, env=env)
+        outcomes = wait(expected, started_before, self.timeout, on_change=lambda outcome: say(show(outcome)))
+        return [f"{outcome.service}: {outcome.detail}" for outcome in outcomes.values() if not outcome.ok]
+
+
+def show(outcome: Outcome) -> str:
+    state = "ok" if outcome.ok else "FAILED" if outcome.ok is False else "..."
+    return f"{state:>6}  {outcome.service}: {outcome.detail}"

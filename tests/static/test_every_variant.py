@@ -3,8 +3,9 @@ rendered and checked without a Docker engine:
 - the Dockerfile clean under hadolint and `trivy config` (no finding at all);
 - the bake file's cache scopes (each service's own scope plus the shared base scope, no two
   targets writing one scope, every target building a stage that exists);
-- `docker compose config` accepts compose.yaml (and `docker stack config` the swarm stack file,
-  which deploys every service); shellcheck passes every shell script;
+- `docker compose config` accepts compose.yaml, and the deploy target's files deploy every
+  service (`docker stack config` of stack.yaml, `docker compose config` of deploy/edge.yaml and
+  deploy/release.yaml); shellcheck passes every shell script;
 - the Python is ruff-clean and the formatter leaves `git status --porcelain` empty;
 - the project's own tests that need no PostgreSQL pass (SQLite, in-memory cache);
 - actionlint reports nothing on the GitHub workflows (when `ci` is github).
@@ -111,13 +112,20 @@ def test_compose_and_stack_files_are_valid(project):
 
     settings = tasklib.module("settings").load(project / "pyproject.toml")
     assert (project / "stack.yaml").is_file() == (settings.deploy_target == "swarm")
+    assert (project / "deploy" / "release.yaml").is_file() == (settings.deploy_target == "compose")
+    variables = {f"{name.upper()}_TAG": "v1" for name in settings.services}
+    variables |= {"DJANGO_SECRET_KEY": "x", "POSTGRES_PASSWORD": "x", "COLOR": "blue"}
     if settings.deploy_target == "swarm":
-        variables = {f"{name.upper()}_TAG": "v1" for name in settings.services}
-        variables |= {"DJANGO_SECRET_KEY": "x", "POSTGRES_PASSWORD": "x"}
-        stack = run(["docker", "stack", "config", "--compose-file", "stack.yaml"], project, **variables)
-        assert stack.returncode == 0, stack.stderr
-        for name in settings.services:
-            assert f"-{name}:v1" in stack.stdout, f"stack.yaml does not deploy the {name} service"
+        deployed = run(["docker", "stack", "config", "--compose-file", "stack.yaml"], project, **variables)
+    elif settings.deploy_target == "compose":
+        edge = run(["docker", "compose", "--file", "deploy/edge.yaml", "config", "--quiet"], project, **variables)
+        assert edge.returncode == 0, edge.stderr
+        deployed = run(["docker", "compose", "--file", "deploy/release.yaml", "config"], project, **variables)
+    else:
+        return
+    assert deployed.returncode == 0, deployed.stderr
+    for name in settings.services:
+        assert f"-{name}:v1" in deployed.stdout, f"the {settings.deploy_target} target does not deploy {name}"
 
 
 def test_shell_scripts_pass_shellcheck(project):

@@ -70,19 +70,23 @@ def test_scan_without_an_engine_offers_the_file_scans(project, tmp_path):
     assert "invoke scan --no-images" in result.stderr
 
 
-def test_deploy_to_a_target_not_implemented_yet_says_so(project):
-    result = invoke(project, "deploy", "--tag", "v1")  # this project's target is compose
+def test_deploy_to_a_target_not_implemented_yet_says_so(render_variant):
+    caprover_project = render_variant("deploy-caprover", deploy_target="caprover")
+
+    result = invoke(caprover_project, "deploy", "--tag", "v1")
 
     assert result.returncode == 2
-    assert "Deploying to 'compose' is not implemented yet" in result.stderr
+    assert "Deploying to 'caprover' is not implemented yet" in result.stderr
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI (not an engine)")
-def test_deploy_without_an_engine_says_how_to_start_one(render_variant, tmp_path):
-    swarm_project = render_variant("deploy-errors", deploy_target="swarm")
+@pytest.mark.parametrize("target", ["swarm", "compose"])
+@pytest.mark.parametrize("task", [["deploy", "--tag", "v1"], ["rollback"], ["releases"]], ids=lambda task: task[0])
+def test_deploy_tasks_without_an_engine_say_how_to_start_one(render_variant, tmp_path, target, task):
+    project = render_variant(f"deploy-errors-{target}", deploy_target=target)
     socket = f"unix://{tmp_path}/no-engine.sock"
 
-    result = invoke(swarm_project, "deploy", "--tag", "v1", env={"DOCKER_HOST": socket})
+    result = invoke(project, *task, env={"DOCKER_HOST": socket})
 
     assert result.returncode == 3
     assert f"No Docker engine answers at {socket}" in result.stderr

@@ -15,7 +15,7 @@ import yaml
 from devtools import actionlint, tasklib
 
 PINNED = re.compile(r"^\s*-?\s*uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
-VARIANTS = {"swarm": {"deploy_target": "swarm"}, "compose": {"deploy_target": "compose"}}
+VARIANTS = {target: {"deploy_target": target} for target in ("swarm", "compose", "caprover")}
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
@@ -51,7 +51,7 @@ def test_permissions_are_empty_by_default_and_given_per_job(project):
 def test_deploys_and_rollbacks_share_one_concurrency_group_that_never_cancels(project):
     found = workflows(project)
     settings = tasklib.module("settings").load(project / "pyproject.toml")
-    if settings.deploy_target != "swarm":
+    if settings.deploy_target not in ("swarm", "compose"):
         assert set(found) == {"ci.yml"}, "deploy workflows exist only for targets the tasks can deploy to"
         return
     groups = {name: found[name]["concurrency"] for name in ("deploy.yml", "rollback.yml")}
