@@ -102,7 +102,8 @@ def defaults() -> dict[str, Any]:
     for axis in AXES:
         default = questions()[axis].get("default")
         if isinstance(default, str) and "{{" in default:
-            default = jinja2.Environment().from_string(default).render(**answers)
+            # The matrix is of new projects: adopt mode is tested on a project made for it.
+            default = jinja2.Environment().from_string(default).render(mode="new", **answers)
         answers[axis] = default
     return answers
 

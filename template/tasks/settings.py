@@ -69,13 +69,22 @@ class Settings:
             ) from None
 
 
+# Where [tool.dockwright] lives: dockwright.toml in a project that adopted dockwright (its own
+# pyproject.toml, if any, stays the owners'), pyproject.toml in a project dockwright made.
+SETTINGS_FILES = ("dockwright.toml", "pyproject.toml")
+
+
 def find_pyproject(start: Path | None = None) -> Path:
+    """The settings file of the project around `start`: the nearest directory holding one."""
     start = (start or Path.cwd()).resolve()
     for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    raise SettingsError(f"No pyproject.toml in {start} or above: run the tasks from the project directory.")
+        for name in SETTINGS_FILES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    raise SettingsError(
+        f"No dockwright.toml or pyproject.toml in {start} or above: run the tasks from the project directory."
+    )
 
 
 def _require(table: dict, key: str, where: str, choices: tuple[str, ...] | None = None) -> str:

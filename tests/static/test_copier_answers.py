@@ -54,6 +54,12 @@ INVALID_ANSWERS = [
     ({"celery": "false", "chromium": "worker"}, 'chromium "worker" needs celery=true'),
     ({"deploy_target": "heroku"}, "'heroku' is not in ['compose', 'swarm', 'caprover']"),
     ({"dockerhub_mirror": "https://mirror.example.com/"}, "without scheme or trailing slash"),
+    ({"mode": "migrate"}, "'migrate' is not in ['new', 'adopt']"),
+    ({"dependency_source": "poetry"}, 'dependency_source "poetry" applies to adopted projects'),
+    ({"mode": "adopt", "server_entry": "config.wsgi"}, 'server_entry "config.wsgi" is not module:attribute'),
+    ({"mode": "adopt", "requirements_file": "../x.txt"}, 'requirements_file "../x.txt" is not a path inside'),
+    ({"mode": "adopt", "health_path": "healthz"}, 'health_path "healthz" is not a URL path'),
+    ({"mode": "adopt", "ci": "github"}, 'ci "github" is not available for adopted projects yet'),
 ]
 
 
@@ -81,6 +87,7 @@ def test_invalid_data_through_the_python_api_raises(tmp_path):
 # The interactive prompt shows each question's help text; we answer with the default (Enter)
 # until the question under test, then type a bad answer over the default.
 PROMPT_ORDER = [
+    ("mode", "Start a new Django project"),
     ("project_name", "Human-readable name"),
     ("project_slug", "Python package name"),
     ("description", "One sentence describing"),
