@@ -30,7 +30,7 @@ ADOPT_ANSWERS = {
     "frontend_dir": "assets",
     "frontend_output": "static/build",
     "chromium": "none",
-    "ci": "none",
+    "ci": "github",
 }
 
 FILES = {

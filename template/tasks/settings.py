@@ -13,6 +13,7 @@ from pathlib import Path
 STAGES = ("base", "builder", "runtime-full", "runtime-minimal", "celery-unified", "test")
 HEALTHCHECKS = ("http", "celery-ping")
 DEPLOY_TARGETS = ("compose", "swarm", "caprover")
+TEST_RUNNERS = ("pytest", "django")
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 
@@ -51,6 +52,7 @@ class Settings:
     deploy_target: str
     dockerfile: str = "Dockerfile"
     bake_file: str = "docker-bake.hcl"
+    test_runner: str = "pytest"
     scan: ScanSettings = ScanSettings()
     deploy_stack: str = ""
     deploy_timeout: float = 300.0
@@ -166,5 +168,6 @@ def load(pyproject: Path | None = None) -> Settings:
         deploy_timeout=_positive_number(deploy.get("timeout", 300), f"{where}.deploy.timeout"),
         dockerfile=table.get("dockerfile", "Dockerfile"),
         bake_file=table.get("bake_file", "docker-bake.hcl"),
+        test_runner=_require({"test_runner": "pytest", **table}, "test_runner", where, TEST_RUNNERS),
         scan=_scan_settings(table.get("scan", {}), f"{where}.scan"),
     )

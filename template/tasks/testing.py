@@ -19,6 +19,13 @@ from .build import bake, bake_environment, git_revision, load_settings, require_
 RESULTS_DIR = Path("build") / "test-results"
 
 
+# [tool.dockwright].test_runner -> the command run in the `test` image.
+TEST_COMMANDS = {
+    "pytest": ["pytest", "--junitxml=/results/junit.xml"],
+    "django": ["python", "manage.py", "test", "--noinput"],
+}
+
+
 def failed_tests(junit: Path) -> list[str]:
     """`module::name` of every failed or erroring test case in a JUnit XML report."""
     failures = []
@@ -37,7 +44,8 @@ def failed_tests(junit: Path) -> list[str]:
 def test(c, tag=None, cache=None):
     """Build the `test` image and run the test suite in it against real Postgres and Redis.
 
-    Writes build/test-results/junit.xml and exits with the test suite's exit code.
+    With [tool.dockwright].test_runner = "pytest", writes build/test-results/junit.xml and lists
+    the failed tests; with "django", runs `manage.py test`. Exits non-zero when a test fails.
     """
     settings = load_settings()
     require_engine()
@@ -52,11 +60,10 @@ def test(c, tag=None, cache=None):
     env = bake_environment(settings, tag, "none", None)
     env["COMPOSE_PROJECT_NAME"] = f"{settings.project.replace('_', '-')}-test-{uuid.uuid4().hex[:8]}"
     compose = ["docker", "compose", "--profile", "test"]
+    command = TEST_COMMANDS[settings.test_runner]
     try:
         outcome = runner.run(
-            compose
-            + ["run", "--rm", "--volume", f"{results}:/results", "test"]
-            + ["pytest", "--junitxml=/results/junit.xml"],
+            compose + ["run", "--rm", "--volume", f"{results}:/results", "test", *command],
             cwd=settings.root,
             env=env,
             capture=False,
@@ -64,6 +71,11 @@ def test(c, tag=None, cache=None):
         )
     finally:
         runner.run(compose + ["down", "--volumes", "--remove-orphans"], cwd=settings.root, env=env, check=False)
+
+    if settings.test_runner == "django":  # Django's runner writes no report: its exit code says it all
+        if outcome.returncode != 0:
+            raise Exit(f"`{' '.join(command)}` failed (exit {outcome.returncode}); see its output above.", code=1)
+        return
 
     if not junit.is_file():
         raise Exit(f"The test run produced no report (exit {outcome.returncode}); see its output above.", code=1)

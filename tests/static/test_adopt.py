@@ -20,6 +20,10 @@ from tests.helpers import invoke
 CONTAINER_FILES = {
     ".copier-answers.yml",
     ".dockerignore",
+    ".github/workflows/ci.yml",
+    ".github/workflows/deploy.yml",
+    ".github/workflows/rollback.yml",
+    "noxfile.py",
     ".hadolint.yaml",
     ".trivyignore.yaml",
     "compose.yaml",

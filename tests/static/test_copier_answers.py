@@ -59,7 +59,6 @@ INVALID_ANSWERS = [
     ({"mode": "adopt", "server_entry": "config.wsgi"}, 'server_entry "config.wsgi" is not module:attribute'),
     ({"mode": "adopt", "requirements_file": "../x.txt"}, 'requirements_file "../x.txt" is not a path inside'),
     ({"mode": "adopt", "health_path": "healthz"}, 'health_path "healthz" is not a URL path'),
-    ({"mode": "adopt", "ci": "github"}, 'ci "github" is not available for adopted projects yet'),
 ]
 
 
