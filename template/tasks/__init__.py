@@ -1,11 +1,12 @@
 """dockwright tasks for this project. `invoke --list` shows them; `invoke --help TASK` explains one.
 
-Settings come from [tool.dockwright] in pyproject.toml (see tasks/settings.py).
+Settings come from [tool.dockwright] in pyproject.toml, or dockwright.toml in a project that
+adopted dockwright (see tasks/settings.py).
 """
 
 from invoke import Collection, task
 
-from .build import build, load_settings
+from .build import build, image_reference, load_settings
 from .deploy import deploy, list_releases, rollback
 from .doctor import doctor
 from .report import report
@@ -16,10 +17,10 @@ from .testing import test
 
 @task
 def services(c):
-    """List the services of this project: image, Dockerfile stage, healthcheck, port."""
+    """List the services of this project: image ($REGISTRY wins, as in builds), stage, healthcheck, port."""
     settings = load_settings()
     rows = [
-        (s.name, settings.image(s.name, "TAG"), s.stage, s.healthcheck, s.port or "-")
+        (s.name, image_reference(settings, s.name, "TAG"), s.stage, s.healthcheck, s.port or "-")
         for s in settings.services.values()
     ]
     print(format_table(("service", "image", "stage", "healthcheck", "port"), rows))

@@ -57,9 +57,6 @@ class Settings:
     deploy_stack: str = ""
     deploy_timeout: float = 300.0
 
-    def image(self, service: str, tag: str) -> str:
-        return f"{self.registry}-{self.service(service).name}:{tag}"
-
     def service(self, name: str) -> Service:
         try:
             return self.services[name]

@@ -3,6 +3,7 @@ the template: the settings reader and the command runner."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,6 @@ def test_settings_are_read_from_pyproject(tmp_path):
     assert settings.services["worker"].chromium is True
     assert settings.services["web"].port == 8000
     assert settings.deploy_target == "swarm"
-    assert settings.image("worker", "abc123") == "ghcr.io/acme/shop-worker:abc123"
     assert settings.root == tmp_path
 
 
@@ -146,8 +146,18 @@ def test_runner_refuses_unknown_commands_before_running():
 def test_invoke_lists_and_runs_the_services_task(render_variant):
     project = render_variant("tasks-default")
 
+    env = {name: value for name, value in os.environ.items() if name != "REGISTRY"}
     listing = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=project, capture_output=True, text=True)
-    table = subprocess.run([sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True)
+    table = subprocess.run(
+        [sys.executable, "-m", "invoke", "services"], cwd=project, capture_output=True, text=True, env=env
+    )
+    elsewhere = subprocess.run(
+        [sys.executable, "-m", "invoke", "services"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**env, "REGISTRY": "127.0.0.1:5000/shop"},
+    )
 
     assert listing.returncode == 0, listing.stderr
     assert "services" in listing.stdout
@@ -163,6 +173,7 @@ def test_invoke_lists_and_runs_the_services_task(render_variant):
         "celery-ping",
         "-",
     ]
+    assert "127.0.0.1:5000/shop-web:TAG" in elsewhere.stdout, "REGISTRY wins over pyproject.toml, as in builds"
 
 
 def test_invoke_services_explains_a_broken_settings_table(render_variant):
