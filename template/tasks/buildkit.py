@@ -37,8 +37,8 @@ class Step:
         return ""
 
 
-def _timestamp(value: str) -> datetime:
-    # RFC 3339 with nanoseconds: Python parses at most microseconds.
+def rfc3339(value: str) -> datetime:
+    """An RFC 3339 time as Docker and BuildKit write it (UTC, nanoseconds): Python parses microseconds."""
     head, _, fraction = value.rstrip("Z").partition(".")
     return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}+00:00")
 
@@ -99,8 +99,8 @@ def parse_rawjson(text: str, vertexes: dict[str, dict] | None = None) -> list[St
 def _steps(vertexes: dict[str, dict]) -> list[Step]:
     steps = []
     for digest, vertex in vertexes.items():
-        started = _timestamp(vertex["started"]) if vertex.get("started") else None
-        completed = _timestamp(vertex["completed"]) if vertex.get("completed") else None
+        started = rfc3339(vertex["started"]) if vertex.get("started") else None
+        completed = rfc3339(vertex["completed"]) if vertex.get("completed") else None
         steps.append(
             Step(
                 digest=digest,

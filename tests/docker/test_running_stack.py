@@ -13,11 +13,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
 
 import pytest
 
-from devtools import variants
+from devtools import bench, tasklib, variants
+
+buildkit = tasklib.module("buildkit")
 
 SLUG = "my_site"
 UID = "10001"
@@ -48,8 +49,7 @@ def get(url: str) -> tuple[int, bytes, dict]:
 
 
 def run_in_image(stack, image, script):
-    output = stack.engine.containers.run(image, entrypoint=["sh", "-c"], command=[script], remove=True, user="0")
-    return output.decode()
+    return bench.shell(stack.engine, image, script)
 
 
 def test_health_endpoint_answers_200_on_localhost(stack):
@@ -59,16 +59,11 @@ def test_health_endpoint_answers_200_on_localhost(stack):
     assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
 
 
-def timestamp(text: str) -> datetime:
-    """Docker's RFC 3339 times carry nanoseconds; Python parses at most microseconds."""
-    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
-
-
 def seconds_to_first_healthy_check(container) -> float:
     """An upper bound: Docker keeps the last five checks, so an earlier pass may have rotated out."""
     state = container.attrs["State"]
-    passed = [timestamp(entry["End"]) for entry in state["Health"]["Log"] if entry["ExitCode"] == 0]
-    return (min(passed) - timestamp(state["StartedAt"])).total_seconds()
+    passed = [buildkit.rfc3339(entry["End"]) for entry in state["Health"]["Log"] if entry["ExitCode"] == 0]
+    return (min(passed) - buildkit.rfc3339(state["StartedAt"])).total_seconds()
 
 
 def test_every_service_reports_healthy(stack):
