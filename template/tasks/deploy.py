@@ -5,9 +5,10 @@ is missing, takes the deploy lock on the target, deploys, waits for the real out
 containers on the new images, or the target's rollback), records the release on the target and
 releases the lock. A failed release exits 1 and leaves the previous one serving.
 
-Targets ([tool.dockwright.deploy].target): swarm (stack.yaml, swarm.py) and compose (a single
-host, deploy/*.yaml, compose.py). Each gives the same five things: `check()`, `prepare()`, `log` (history
-and lock), `running_tags()` and `roll_out(tags, env, say)`. caprover is not implemented yet.
+Targets ([tool.dockwright.deploy].target): swarm (stack.yaml, swarm.py), compose (a single
+host, deploy/*.yaml, compose.py) and caprover (the CapRover CLI, caprover.py). Each gives the same
+five things: `check()`, `prepare()`, `log` (history and lock), `running_tags()` and
+`roll_out(tags, env, say)`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from invoke import Exit, task
 
 from . import registry, releases, runner
 from .build import choose_targets, git_revision, image_reference, image_registry, load_settings, require_engine
+from .caprover import CaproverTarget
 from .compose import ComposeTarget
 from .releases import DeployLocked, Release, TargetUnavailable
 from .settings import Settings
@@ -27,14 +29,13 @@ from .swarm import SwarmTarget
 from .table import format_table
 
 
-def open_target(settings: Settings) -> SwarmTarget | ComposeTarget:
-    if settings.deploy_target not in ("swarm", "compose"):
-        raise Exit(
-            f"Deploying to {settings.deploy_target!r} is not implemented yet; this version deploys to Docker "
-            'Swarm or a single host with Docker Compose (set [tool.dockwright.deploy].target = "swarm" or '
-            '"compose").',
-            code=2,
-        )
+def open_target(settings: Settings) -> SwarmTarget | ComposeTarget | CaproverTarget:
+    if settings.deploy_target == "caprover":
+        # Its check() says first what is missing here (URL, password, CLI), then asks for an engine.
+        return CaproverTarget(
+            settings.deploy_stack, list(settings.services), settings.caprover_url, settings.site_url,
+            settings.deploy_timeout,
+        )  # fmt: skip
     require_engine()
     if settings.deploy_target == "swarm":
         return SwarmTarget(settings.deploy_stack, settings.root, list(settings.services), settings.deploy_timeout)
@@ -128,7 +129,7 @@ def finish(record: Release) -> None:
     raise Exit(
         f"release {record.number}: {record.action} of {record.tag} FAILED: {record.message}\n"
         "The previous release keeps serving (Swarm rolls failed services back; a single host never "
-        "switched to the new one). "
+        "switched to the new one; CapRover apps are deployed back to their previous images). "
         "`invoke releases` shows the history.",
         code=1,
     )

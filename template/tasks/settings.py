@@ -56,6 +56,9 @@ class Settings:
     scan: ScanSettings = ScanSettings()
     deploy_stack: str = ""
     deploy_timeout: float = 300.0
+    # CapRover only: the dashboard's address, and where the web app answers (its /health/ is polled).
+    caprover_url: str = ""
+    site_url: str = ""
 
     def service(self, name: str) -> Service:
         try:
@@ -153,6 +156,11 @@ def load(pyproject: Path | None = None) -> Settings:
             chromium=bool(spec.get("chromium", False)),
         )
     deploy = table.get("deploy", {})
+    target = _require(deploy, "target", f"{where}.deploy", DEPLOY_TARGETS)
+    for key in ("caprover_url", "site_url"):
+        value = deploy.get(key, "")
+        if not isinstance(value, str) or (value and not value.startswith(("http://", "https://"))):
+            raise SettingsError(f"{where}.deploy.{key} must be an http:// or https:// address, not {value!r}.")
     return Settings(
         root=path.parent,
         project=_require(table, "project", where),
@@ -160,9 +168,11 @@ def load(pyproject: Path | None = None) -> Settings:
         dockerhub_mirror=_require(table, "dockerhub_mirror", where),
         python_version=_require(table, "python_version", where),
         services=services,
-        deploy_target=_require(deploy, "target", f"{where}.deploy", DEPLOY_TARGETS),
+        deploy_target=target,
         deploy_stack=deploy.get("stack") or _require(table, "project", where).replace("_", "-"),
         deploy_timeout=_positive_number(deploy.get("timeout", 300), f"{where}.deploy.timeout"),
+        caprover_url=deploy.get("caprover_url", "").rstrip("/"),
+        site_url=deploy.get("site_url", "").rstrip("/"),
         dockerfile=table.get("dockerfile", "Dockerfile"),
         bake_file=table.get("bake_file", "docker-bake.hcl"),
         test_runner=_require({"test_runner": "pytest", **table}, "test_runner", where, TEST_RUNNERS),

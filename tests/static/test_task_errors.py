@@ -70,13 +70,24 @@ def test_scan_without_an_engine_offers_the_file_scans(project, tmp_path):
     assert "invoke scan --no-images" in result.stderr
 
 
-def test_deploy_to_a_target_not_implemented_yet_says_so(render_variant):
+@pytest.mark.parametrize("task", [["deploy", "--tag", "v1"], ["rollback"], ["releases"]], ids=lambda task: task[0])
+def test_caprover_tasks_without_a_password_say_what_to_set(render_variant, task):
     caprover_project = render_variant("deploy-caprover", deploy_target="caprover")
 
-    result = invoke(caprover_project, "deploy", "--tag", "v1")
+    result = invoke(caprover_project, *task, env={"CAPROVER_PASSWORD": ""})
 
-    assert result.returncode == 2
-    assert "Deploying to 'caprover' is not implemented yet" in result.stderr
+    assert result.returncode == 3
+    assert "CAPROVER_PASSWORD is not set: export the CapRover dashboard password" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_caprover_deploy_without_the_cli_says_how_to_install_it(render_variant):
+    caprover_project = render_variant("deploy-caprover", deploy_target="caprover")
+
+    result = invoke(caprover_project, "deploy", "--tag", "v1", env={"CAPROVER_PASSWORD": "x", "PATH": "/usr/bin:/bin"})
+
+    assert result.returncode == 3
+    assert "`caprover` was not found on PATH: `npm install -g caprover@2.4.4`" in result.stderr
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI (not an engine)")
