@@ -67,3 +67,11 @@ def invoke(project: Path, *args: str, env: dict | None = None, timeout: int = 90
     )
     print(result.stdout[-3000:], result.stderr[-3000:])
     return result
+
+
+def released(project: Path, env: dict) -> list[tuple[str, str, str]]:
+    """`invoke releases` as (action, tag, outcome) rows, oldest first."""
+    listed = invoke(project, "releases", env=env)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    rows = [line.split() for line in listed.stdout.splitlines()[2:]]
+    return [(row[2], row[3], row[5]) for row in rows]

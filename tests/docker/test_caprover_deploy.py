@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.docker.conftest import free_port
-from tests.helpers import invoke
+from tests.helpers import invoke, released
 
 STACK = f"dwcap{uuid.uuid4().hex[:6]}"
 PASSWORD = uuid.uuid4().hex
@@ -452,9 +452,7 @@ def test_rollback_returns_to_the_previous_good_release(deployment):
     assert named.returncode == 0, named.stderr[-3000:]
     assert double.deployed_image(STACK) == f"{registry}-web:v2"
 
-    listed = invoke(deployment["path"], "releases", env=deployment["env"])
-    rows = [line.split() for line in listed.stdout.splitlines()[2:]]
-    assert [(row[2], row[3], row[5]) for row in rows] == [
+    assert released(deployment["path"], deployment["env"]) == [
         ("deploy", "v1", "succeeded"),
         ("deploy", "v2", "succeeded"),
         ("deploy", "v3", "failed"),

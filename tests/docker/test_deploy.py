@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 from tests.docker.conftest import free_port
-from tests.helpers import invoke
+from tests.helpers import invoke, released
 
 STACK = f"dwdeploy{uuid.uuid4().hex[:6]}"
 
@@ -340,9 +340,7 @@ def test_rollback_after_a_good_release_returns_to_the_previous_one(deployment):
     assert took < 60
     assert traffic.failed == []
 
-    listed = invoke(deployment["path"], "releases", env=deployment["env"])
-    rows = [line.split() for line in listed.stdout.splitlines()[2:]]
-    assert [(row[2], row[3], row[5]) for row in rows] == [
+    assert released(deployment["path"], deployment["env"]) == [
         ("deploy", "v1", "succeeded"),
         ("deploy", "v2", "succeeded"),
         ("deploy", "v3", "failed"),
