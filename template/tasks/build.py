@@ -10,12 +10,11 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from invoke import Exit, task
 
-from . import buildkit, images, runner
+from . import buildkit, clock, images, runner
 from .settings import Settings, SettingsError, load
 from .table import format_table, megabytes
 
@@ -101,7 +100,7 @@ def bake_environment(settings: Settings, tag: str, cache: str, revision: str | N
         TAG=tag,
         CACHE_BACKEND=cache,
         REVISION=revision or "unknown",
-        CREATED=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        CREATED=clock.now(),
     )
     return env
 

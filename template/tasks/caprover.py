@@ -30,7 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import registry, runner
-from .releases import DeployLocked, Release, TargetUnavailable, now, who
+from .releases import DeployLocked, Release, TargetUnavailable, lock_holder
 
 CLI_TIMEOUT_SECONDS = 600
 HEALTH_POLL_SECONDS = 2
@@ -150,7 +150,7 @@ class CaproverReleaseLog:
         return release
 
     def acquire(self, tag: str) -> None:
-        holder = {"who": who(), "since": now(), "tag": tag, "pid": os.getpid()}
+        holder = lock_holder(tag)
         try:
             self._register(self.lock_app)
         except CaproverError as error:

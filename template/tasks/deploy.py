@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
 
 from invoke import Exit, task
 
-from . import registry, releases, runner
+from . import clock, registry, runner
 from .build import choose_targets, git_revision, image_reference, image_registry, load_settings, require_engine
 from .caprover import CaproverTarget
 from .compose import ComposeTarget
@@ -114,7 +113,7 @@ def locked_release(target, settings, action, tag, services, digests, break_lock)
     except runner.CommandFailed as error:
         record.outcome, record.message = "failed", str(error)[-500:]
     finally:
-        record.finished = releases.now()
+        record.finished = clock.now()
         try:
             log.record(record)
         finally:
@@ -190,10 +189,8 @@ def list_releases(c):
         return
     rows = []
     for record in history:
-        started = datetime.strptime(record.started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        finished = (
-            datetime.strptime(record.finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if record.finished else started
-        )
+        started = clock.parse(record.started)
+        finished = clock.parse(record.finished) if record.finished else started
         rows.append(
             (
                 record.number,

@@ -14,16 +14,11 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 
-from . import runner
+from . import clock, runner
 
 LABEL = "io.dockwright.releases"
 LOCK_LABEL = "io.dockwright.lock"
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def who() -> str:
@@ -41,13 +36,18 @@ class Release:
     message: str = ""
     digests: dict[str, str] = field(default_factory=dict)
     who: str = field(default_factory=who)
-    started: str = field(default_factory=now)
+    started: str = field(default_factory=clock.now)
     finished: str = ""
     number: int = 0
 
     @property
     def succeeded(self) -> bool:
         return self.outcome == "succeeded"
+
+
+def lock_holder(tag: str) -> dict:
+    """What a deploy lock says about the deploy holding it."""
+    return {"who": who(), "since": clock.now(), "tag": tag, "pid": os.getpid()}
 
 
 class TargetUnavailable(RuntimeError):
@@ -105,7 +105,7 @@ class SwarmReleaseLog:
         return release
 
     def acquire(self, tag: str) -> None:
-        holder = {"who": who(), "since": now(), "tag": tag, "pid": os.getpid()}
+        holder = lock_holder(tag)
         created = _create(self.lock_name, {LOCK_LABEL: self.stack}, holder)
         if created.returncode == 0:
             return
@@ -159,7 +159,7 @@ class HostReleaseLog:
         return release
 
     def acquire(self, tag: str) -> None:
-        holder = {"who": who(), "since": now(), "tag": tag, "pid": os.getpid()}
+        holder = lock_holder(tag)
         taken = self._sh("mkdir lock && cat > lock/holder.json", input=json.dumps(holder), check=False)
         if taken.returncode == 0:
             return

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 from invoke import Exit, task
 from tabulate import tabulate
 
-from . import images
+from . import clock, images
 from .build import REPORT_DIR, base_image, choose_targets, git_revision, image_reference, load_settings, require_engine
 from .settings import Settings
 
@@ -55,7 +54,7 @@ def collect(settings: Settings, services: list[str], tag: str) -> dict:
     timings = build_timings(settings.root, tag)
     report = {
         "tag": tag,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": clock.now(),
         "base_image": base,
         "services": {},
     }
