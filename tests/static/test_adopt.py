@@ -2,7 +2,7 @@
 Django project (tests/existing_project.py) writes only container and delivery files, leaves
 every application file as it was, gives settings the tasks can read, a Dockerfile hadolint and
 `trivy config` pass, and a `copier update` that changes nothing. The docker tier builds and runs it
-(tests/docker/test_adopt.py)."""
+(tests/docker/test_adopted_project_runs.py)."""
 
 from __future__ import annotations
 
