@@ -110,7 +110,9 @@ def locked_release(target, settings, action, tag, services, digests, break_lock)
         failures = target.roll_out(tags, stack_environment(settings, tags), say)
         record.outcome = "failed" if failures else "succeeded"
         record.message = "; ".join(failures)
-    except runner.CommandFailed as error:
+    except (runner.CommandFailed, TargetUnavailable) as error:
+        # Once the roll-out has begun, the target may have changed: a failed release, recorded,
+        # never "nothing was changed".
         record.outcome, record.message = "failed", str(error)[-500:]
     finally:
         record.finished = clock.now()
