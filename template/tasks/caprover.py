@@ -30,6 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import registry, runner
+from .build import require_engine
 from .releases import DeployLocked, Release, TargetUnavailable, lock_holder
 
 CLI_TIMEOUT_SECONDS = 600
@@ -201,8 +202,6 @@ class CaproverTarget:
 
     def check(self) -> None:
         """What this machine needs before any call to CapRover; raises saying what to do."""
-        from .build import require_engine  # the registry check reads digests through docker buildx
-
         if not self.url:
             raise TargetUnavailable(
                 "[tool.dockwright.deploy].caprover_url is not set: add the address of the CapRover dashboard, "
@@ -221,7 +220,7 @@ class CaproverTarget:
             runner.find_tool("caprover")
         except runner.ToolNotFound as error:
             raise TargetUnavailable(str(error)) from None
-        require_engine()
+        require_engine()  # the registry check reads digests through docker buildx
 
     def prepare(self) -> None:
         """Log in and check every service has its app; CapRover apps are created by a person, not here."""

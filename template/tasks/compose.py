@@ -116,15 +116,10 @@ class ComposeTarget:
         """service -> image of the containers running in a colour."""
         listed = runner.run(
             ["docker", "ps", "--filter", f"label=com.docker.compose.project={self.colour_project(colour)}"]
-            + ["--format", "{{json .}}"],
+            + ["--format", '{{.Label "com.docker.compose.service"}} {{.Image}}'],
             timeout=30,
         )
-        containers = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
-        return {
-            _label(container, "com.docker.compose.service"): container["Image"]
-            for container in containers
-            if _label(container, "com.docker.compose.service")
-        }
+        return dict(line.split(" ", 1) for line in listed.stdout.splitlines() if line.strip())
 
     def start_release(self, colour: str, env: dict[str, str], timeout: float) -> str | None:
         """Start a colour and wait until it is healthy; None when it is, else what went wrong."""
@@ -182,12 +177,3 @@ class ComposeTarget:
 
 # Variables release.yaml requires, given placeholder values where only the project name matters.
 PLACEHOLDERS = dict.fromkeys(("WEB_TAG", "WORKER_TAG", "FLOWER_TAG", "DJANGO_SECRET_KEY", "POSTGRES_PASSWORD"), "-")
-
-
-def _label(container: dict, name: str) -> str | None:
-    """`docker ps --format json` gives labels as one "k=v,k=v" string."""
-    for pair in container.get("Labels", "").split(","):
-        key, _, value = pair.partition("=")
-        if key == name:
-            return value
-    return None

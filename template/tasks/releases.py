@@ -145,10 +145,11 @@ class HostReleaseLog:
         return runner.run(argv, input=input, check=check, timeout=60)
 
     def releases(self) -> list[Release]:
-        if self.container() is None:
-            return []
         # One JSON document per line: each file holds one, written on one line.
-        listed = self._sh("mkdir -p releases && find releases -name '*.json' -exec cat {} +")
+        try:
+            listed = self._sh("mkdir -p releases && find releases -name '*.json' -exec cat {} +")
+        except TargetUnavailable:  # nothing deployed to this host yet
+            return []
         records = [Release(**json.loads(line)) for line in listed.stdout.splitlines() if line.strip()]
         return sorted(records, key=lambda release: release.number)
 
